@@ -1,0 +1,22 @@
+"""bakegen: compile matrix.yaml into Dockerfiles and a docker-bake.hcl.
+
+The public API is what `__all__` lists; everything else may change.
+"""
+
+from .errors import BakegenError, Diagnostic
+from .pipeline import Rendered, build_plan, render_project
+from .plan import Group, Plan, Target
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BakegenError",
+    "Diagnostic",
+    "Group",
+    "Plan",
+    "Rendered",
+    "Target",
+    "__version__",
+    "build_plan",
+    "render_project",
+]

@@ -1,0 +1,40 @@
+"""What each CLI command does, as functions over values (no click here)."""
+
+from __future__ import annotations
+
+from .pipeline import render_project
+from .plan import Plan, display
+from .write import FileStatus, compare, write
+
+
+def render_files(matrix_file: str) -> tuple[str, ...]:
+    """Render and write; return the warnings to show."""
+    rendered = render_project(matrix_file)
+    statuses = compare(rendered.project_dir, rendered.files)
+    write(rendered.project_dir, statuses)
+    for status in statuses:
+        if status.state != "unchanged":
+            print(f"{status.state:<9} {status.path}")
+    changed = sum(s.state != "unchanged" for s in statuses)
+    print(f"{changed} file(s) written, {len(statuses) - changed} unchanged")
+    return rendered.warnings
+
+
+def check_files(matrix_file: str) -> tuple[tuple[str, ...], list[FileStatus]]:
+    """Render in memory; return the warnings and the files that differ from disk."""
+    rendered = render_project(matrix_file)
+    statuses = compare(rendered.project_dir, rendered.files)
+    return rendered.warnings, [s for s in statuses if s.state != "unchanged"]
+
+
+def target_table(plan: Plan) -> str:
+    rows = [("TARGET", "SERVICE", "STAGE", "PLATFORMS", "TAGS")]
+    for t in plan.targets:
+        rows.append((t.name, t.service, t.stage, ",".join(t.platforms),
+                     " ".join(display(tag) for tag in t.tags)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)

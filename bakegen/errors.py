@@ -1,0 +1,64 @@
+"""Errors as data: every user mistake is a located Diagnostic.
+
+A Diagnostic is created where the mistake is found, carrying either a
+position (YAML syntax errors) or a path into the document (schema and
+cross-reference errors). `source.Positions.locate` turns paths into
+positions in one place, and `format_diagnostics` prints them in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem a user can fix: where it is, what is wrong, what to do."""
+
+    message: str
+    path: Path = ()
+    file: str = ""
+    line: int = 0  # 1-based; 0 means "whole file"
+    column: int = 0  # 1-based
+    hint: str = ""
+
+    def at(self, file: str, line: int, column: int) -> Diagnostic:
+        return replace(self, file=file, line=line, column=column)
+
+    def format(self) -> str:
+        where = self.file
+        if self.line:
+            where = f"{where}:{self.line}:{self.column}"
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+@dataclass
+class BakegenError(Exception):
+    """Raised for mistakes in user input; carries every diagnostic found.
+
+    The CLI prints them and exits with status 2. Anything else that escapes
+    is a bug in bakegen, reported differently.
+    """
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return format_diagnostics(self.diagnostics)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.file, d.line, d.column, d.message)
+
+
+def format_diagnostics(diagnostics: list[Diagnostic], limit: int = 100) -> str:
+    """All diagnostics in file order, one block each, capped at `limit`."""
+    ordered = sorted(diagnostics, key=sort_key)
+    lines = [d.format() for d in ordered[:limit]]
+    if len(ordered) > limit:
+        lines.append(f"... and {len(ordered) - limit} more errors (showing the first {limit})")
+    return "\n".join(lines)

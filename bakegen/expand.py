@@ -1,0 +1,188 @@
+"""Expand resolved services into the build plan: targets, groups, Dockerfiles.
+
+Pure: no I/O except what runtimes read to pick template values (lock
+files present or not). Everything is produced in declaration order, so
+the plan and everything rendered from it is deterministic.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+from . import runtimes
+from .plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable
+from .resolve import Resolved, ResolvedService, bake_name
+from .errors import BakegenError, Diagnostic
+from .plan import display
+from .runtimes.common import bake_arg_name, split_per_platform
+from .runtimes.image_of import base_context
+
+# Lambda and other single-manifest targets reject image indexes, and
+# attestations turn a single-platform push into an index.
+NO_ATTESTATIONS = ("type=provenance,disabled=true", "type=sbom,disabled=true")
+
+DOCKERFILE_NAME = "Dockerfile"
+
+
+def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
+    """Build the Plan for `resolved`; `source` is the matrix file's name for banners."""
+    m = resolved.matrix
+    targets: list[Target] = []
+    dockerfiles: list[GeneratedDockerfile] = []
+    warnings: list[str] = []
+    for service in resolved.services:
+        runtime = runtimes.get("image_of" if service.root != service.name else service.runtime)
+        warnings.extend(runtime.warnings(service, project_dir))
+        generated = None
+        if runtime.template is not None:
+            generated = GeneratedDockerfile(
+                path=posixpath.join(m.project.output, service.name, DOCKERFILE_NAME),
+                template=runtime.template,
+                service=service.name,
+                values=runtime.values(service, resolved, project_dir),
+            )
+            dockerfiles.append(generated)
+        targets.extend(_targets(resolved, service, generated))
+    _check_unique_tags(resolved, targets)
+    variables = (
+        Variable("REGISTRY", m.project.registry, "Registry and namespace that image tags start with."),
+        Variable("TAG", m.project.tag, "Version part of image tags."),
+    )
+    return Plan(
+        source=source,
+        variables=variables,
+        targets=tuple(targets),
+        groups=_groups(resolved, targets),
+        dockerfiles=tuple(dockerfiles),
+        warnings=tuple(warnings),
+    )
+
+
+def _targets(resolved: Resolved, service: ResolvedService,
+             generated: GeneratedDockerfile | None) -> list[Target]:
+    m = resolved.matrix
+    derived = service.root != service.name
+    if derived:
+        assert generated is not None
+        context = posixpath.dirname(generated.path)
+    else:
+        context = service.context
+    dockerfile_path = generated.path if generated else service.dockerfile
+    assert dockerfile_path is not None
+    dockerfile = posixpath.relpath(dockerfile_path, context or ".")
+
+    args: dict[str, str] = {}
+    if not derived:
+        common, per_platform = split_per_platform(service.args)
+        args.update(common)
+        for slug, values in per_platform.items():
+            args.update({bake_arg_name(name, slug): value for name, value in values.items()})
+    labels: dict[str, Interpolated] = {
+        "org.opencontainers.image.title": (service.name,),
+        **{k: (v,) for k, v in m.project.labels.items()},
+        **{k: (v,) for k, v in service.spec.labels.items()},
+    }
+
+    out = []
+    for stage in service.stages:
+        stage_spec = m.stages[stage]
+        if derived:
+            root_target = bake_name(service.root, stage)
+            contexts = {base_context(service.targets[stage]): f"target:{root_target}"}
+        else:
+            contexts = {k: _local(v) for k, v in service.contexts.items()}
+        schemes = service.spec.tags or stage_spec.tags or m.project.tags
+        out.append(Target(
+            name=bake_name(service.name, stage),
+            service=service.name,
+            stage=stage,
+            description=f"{service.name} at stage {stage}",
+            context=context or ".",
+            dockerfile=dockerfile,
+            target=service.targets[stage],
+            platforms=service.platforms,
+            tags=tuple(_tag(s, service.name, stage) for s in schemes),
+            args=dict(args),
+            contexts=contexts,
+            labels=labels,
+            attest=NO_ATTESTATIONS if service.single_manifest else (),
+            output=tuple(stage_spec.output or ()),
+            push=stage_spec.push,
+            deploy=service.deploy,
+        ))
+    return out
+
+
+def _check_unique_tags(resolved: Resolved, targets: list[Target]) -> None:
+    """Two targets writing the same image name would overwrite each other."""
+    m = resolved.matrix
+    first: dict[str, str] = {}
+    errors = []
+    for t in targets:
+        for tag in t.tags:
+            shown = display(tag)
+            if shown in first and first[shown] != t.name:
+                service = m.services[t.service]
+                path = (("services", t.service, "tags") if service.tags
+                        else ("stages", t.stage, "tags") if m.stages[t.stage].tags
+                        else ("project", "tags"))
+                errors.append(Diagnostic(
+                    f"targets '{first[shown]}' and '{t.name}' both tag {shown}",
+                    path=path, hint="include {service} and {stage} in the tag scheme so every image has its own name"))
+            first.setdefault(shown, t.name)
+    if errors:
+        raise BakegenError(errors)
+
+
+def _local(path: str) -> str:
+    # bake tells a local folder from an image name by its look: make it a path.
+    return path if path.startswith(("./", "../")) else f"./{path}"
+
+
+_PLACEHOLDER = re.compile(r"\{(registry|tag|service|stage)\}")
+
+
+def _tag(scheme: str, service: str, stage: str) -> Interpolated:
+    """Turn a tag scheme like '{registry}/{service}:{tag}' into an interpolated string."""
+    parts: list[str | Var] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(scheme):
+        if match.start() > pos:
+            parts.append(scheme[pos:match.start()])
+        key = match.group(1)
+        if key in ("registry", "tag"):
+            parts.append(Var(key.upper()))
+        else:
+            parts.append((service if key == "service" else stage).lower())
+        pos = match.end()
+    if pos < len(scheme):
+        parts.append(scheme[pos:])
+    # Merge adjacent literal parts so equal tags compare equal.
+    merged: list[str | Var] = []
+    for part in parts:
+        if merged and isinstance(part, str) and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    return tuple(merged)
+
+
+def _groups(resolved: Resolved, targets: list[Target]) -> tuple[Group, ...]:
+    m = resolved.matrix
+    groups = [
+        Group("default", "Every target.", tuple(t.name for t in targets)),
+        Group("push", "Targets of the stages that are pushed.", tuple(t.name for t in targets if t.push)),
+    ]
+    for stage in m.stages:
+        groups.append(Group(bake_name(stage), f"Every service at stage {stage}.",
+                            tuple(t.name for t in targets if t.stage == stage)))
+    for deploy in m.deploy_targets:
+        groups.append(Group(bake_name(deploy), f"Every target deployed to {deploy}.",
+                            tuple(t.name for t in targets if t.deploy == deploy)))
+    for service in resolved.services:
+        groups.append(Group(bake_name(service.name), f"Every stage of {service.name}.",
+                            tuple(t.name for t in targets if t.service == service.name)))
+    return tuple(groups)
+

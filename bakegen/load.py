@@ -1,0 +1,167 @@
+"""Validate a parsed Document against the schema, reporting located errors.
+
+pydantic reports errors by path; this module turns each into a Diagnostic
+with a readable message and (for unknown keys) a did-you-mean hint, then
+positions it with the Document's position map.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from . import schema
+from .errors import BakegenError, Diagnostic, Path
+from .source import Document
+
+PATTERN_MEANINGS = {
+    schema.NAME_PATTERN: "letters, digits, '.', '_' and '-', starting with a letter or digit",
+    schema.STAGE_PATTERN: "lowercase letters, digits, '.', '_' and '-', starting with a letter",
+    schema.ARG_PATTERN: "letters, digits and '_', not starting with a digit",
+}
+
+
+def validate(doc: Document) -> schema.Matrix:
+    """Return the validated Matrix, or raise BakegenError with every problem."""
+    if not isinstance(doc.data, dict):
+        raise BakegenError([doc.positions.locate(Diagnostic(
+            f"the matrix must be a mapping of keys (version, project, ...), not a {_kind(doc.data)}"
+        ))])
+    try:
+        return schema.Matrix.model_validate(doc.data)
+    except ValidationError as exc:
+        diagnostics = [_diagnostic(error, doc) for error in exc.errors()]
+        raise BakegenError(_unique(diagnostics)) from None
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.line, d.column, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _diagnostic(error: Any, doc: Document) -> Diagnostic:
+    path, is_key = _data_path(doc.data, error["loc"])
+    kind = error["type"]
+    message = error["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+    hint = ""
+    if kind == "extra_forbidden":
+        key = path[-1]
+        message = f"unknown key '{key}'"
+        allowed = _allowed_keys(path[:-1])
+        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean '{close[0]}'?"
+        elif allowed:
+            hint = "allowed keys: " + ", ".join(allowed)
+        is_key = True
+    elif kind == "missing":
+        message = f"missing required key '{path[-1]}'"
+        path = path[:-1]
+        is_key = True
+    elif kind == "string_pattern_mismatch":
+        meaning = PATTERN_MEANINGS.get(error["ctx"]["pattern"])
+        if meaning:
+            message = f"'{error['input']}' is not a valid name: use {meaning}"
+    elif kind in {"dict_type", "model_type"}:
+        message = f"expected a mapping, not a {_kind(error['input'])}"
+    elif kind == "list_type":
+        message = f"expected a list, not a {_kind(error['input'])}"
+    elif kind == "string_type":
+        message = f"expected a string, not a {_kind(error['input'])}"
+    d = Diagnostic(message, path=path, hint=hint)
+    return doc.positions.locate(d, prefer_key=is_key)
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, bool]:
+    """Follow pydantic's `loc` through the data, dropping union-member labels.
+
+    Returns the path and whether the error is about a mapping key.
+    """
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if part == "[key]":
+            return tuple(path), True
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, dict | list) or node is None:
+            # A key that is not in the data (missing) ends the walk.
+            path.append(part)
+            node = None
+            continue
+        else:
+            continue  # a union member's label, e.g. 'str' or 'dict[str,str]'
+        path.append(part)
+    return tuple(path), False
+
+
+def _allowed_keys(path: Path) -> list[str]:
+    """The field names of the model found at `path` in the schema."""
+    model: Any = schema.Matrix
+    for part in path:
+        model = _child_type(model, part)
+        if model is None:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _child_type(tp: Any, part: str | int) -> Any:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(str(part))
+        return field.annotation if field else None
+    origin = typing.get_origin(tp)
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    if origin is list:
+        return typing.get_args(tp)[0]
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated and Optional until a model or container remains."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = next((m for m in members if _is_model(_strip(m))), members[0])
+        else:
+            return tp
+
+
+def _strip(tp: Any) -> Any:
+    return typing.get_args(tp)[0] if typing.get_origin(tp) is typing.Annotated else tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null value"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, int | float):
+        return "number"
+    return "string"

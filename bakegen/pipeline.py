@@ -1,0 +1,52 @@
+"""The whole compiler, stage by stage: load -> validate -> resolve -> expand -> render.
+
+Each call below is one stage; none reaches back into an earlier one. The
+CLI and the public API both go through `render_project`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import expand, load, render, resolve, source
+from .errors import BakegenError
+from .plan import Plan
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Everything one render produced, before anything is written."""
+
+    project_dir: Path
+    plan: Plan
+    files: dict[str, str]  # path relative to project_dir -> text
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.plan.warnings
+
+
+def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:
+    """Load, validate and expand `matrix_file`; raise BakegenError on bad input."""
+    path = Path(matrix_file)
+    display = str(matrix_file)
+    doc = source.load(path, display)
+    matrix = load.validate(doc)
+    project_dir = path.parent
+    try:
+        resolved = resolve.resolve(matrix, project_dir)
+        return expand.expand(resolved, project_dir, path.name)
+    except BakegenError as exc:
+        # Checks after the schema report paths; give them positions here.
+        exc.diagnostics = [doc.positions.locate(d) if not d.line else d
+                           for d in exc.diagnostics]
+        raise
+
+
+def render_project(matrix_file: str | os.PathLike[str]) -> Rendered:
+    """Render every generated file for `matrix_file` in memory."""
+    plan = build_plan(matrix_file)
+    files = render.render(plan)
+    return Rendered(Path(matrix_file).parent, plan, files)

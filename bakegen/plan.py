@@ -1,0 +1,91 @@
+"""The build plan: plain, frozen data that templates render and tests inspect.
+
+Nothing here knows about YAML, pydantic or Jinja. Mappings are ordinary
+dicts in a stable order (declaration order, or sorted where the matrix
+has no order), so rendering is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Var:
+    """A reference to a bake variable inside an interpolated string."""
+
+    name: str
+
+
+# A string that mixes literal text with bake variables, e.g.
+# (Var("REGISTRY"), "/api:", Var("TAG")). Literal parts are escaped when
+# written to HCL; variables become ${NAME}.
+Interpolated = tuple[str | Var, ...]
+
+
+def display(value: Interpolated) -> str:
+    """How an interpolated string reads in the bake file, e.g. ${REGISTRY}/api:${TAG}."""
+    return "".join(f"${{{p.name}}}" if isinstance(p, Var) else p for p in value)
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """One bake target: one service built at one stage, for its platforms."""
+
+    name: str
+    service: str
+    stage: str
+    description: str
+    context: str  # relative to the project root, '/'-separated
+    dockerfile: str  # relative to `context`, as bake resolves it
+    target: str  # Dockerfile stage
+    platforms: tuple[str, ...]
+    tags: tuple[Interpolated, ...]
+    args: dict[str, str] = field(default_factory=dict)
+    contexts: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Interpolated] = field(default_factory=dict)
+    attest: tuple[str, ...] = ()
+    output: tuple[str, ...] = ()
+    push: bool = False
+    deploy: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    description: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GeneratedDockerfile:
+    """A Dockerfile bakegen writes: which template, and the values it sees."""
+
+    path: str  # relative to the project root
+    template: str
+    service: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: str  # the matrix file, relative to the project root
+    variables: tuple[Variable, ...]
+    targets: tuple[Target, ...]
+    groups: tuple[Group, ...]
+    dockerfiles: tuple[GeneratedDockerfile, ...]
+    warnings: tuple[str, ...] = ()
+
+    def target(self, name: str) -> Target:
+        for t in self.targets:
+            if t.name == name:
+                return t
+        raise KeyError(name)

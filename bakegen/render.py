@@ -1,0 +1,42 @@
+"""Render the plan into file contents, in memory: {relative path: text}.
+
+Nothing is written here, so a failure in any template leaves the project
+untouched (write.py writes only after every file rendered).
+"""
+
+from __future__ import annotations
+
+import jinja2
+
+from . import templating
+from .errors import BakegenError, Diagnostic
+from .plan import Plan
+
+BAKE_FILE = "docker-bake.hcl"
+
+
+def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
+    """Render every generated file of `plan`; raise BakegenError if a template fails."""
+    env = templating.environment(override_dir)
+    files: dict[str, str] = {}
+    for dockerfile in plan.dockerfiles:
+        files[dockerfile.path] = _render(env, dockerfile.template, plan.source,
+                                         source=plan.source, service=dockerfile.service,
+                                         values=dockerfile.values)
+    files[BAKE_FILE] = _render(env, templating.BAKE_TEMPLATE, plan.source,
+                               source=plan.source, variables=plan.variables,
+                               groups=plan.groups, targets=plan.targets)
+    return files
+
+
+def _render(env: jinja2.Environment, name: str, matrix_name: str, **context: object) -> str:
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BakegenError([Diagnostic(f"template syntax error: {exc.message}",
+                                       file=exc.filename or name, line=exc.lineno or 0, column=1)]) from None
+    except jinja2.UndefinedError as exc:
+        raise BakegenError([Diagnostic(f"template {name} uses an undefined value: {exc.message}",
+                                       file=matrix_name)]) from None
+    except ValueError as exc:  # raised by the escaping filters for values they cannot carry
+        raise BakegenError([Diagnostic(f"cannot render {name}: {exc}", file=matrix_name)]) from None

@@ -1,0 +1,45 @@
+"""One module per runtime, behind one small interface.
+
+A runtime says which images it builds from by default, checks what only it
+can check (a user's Dockerfile has the stages we target), and turns a
+resolved service into the values its Dockerfile template renders. Adding a
+runtime means adding one module here and one template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import Diagnostic
+from ..schema import BaseImages, Matrix
+
+if TYPE_CHECKING:
+    from ..resolve import Resolved, ResolvedService
+
+
+class Runtime(Protocol):
+    name: str
+    # Template under templates/ that renders this runtime's Dockerfile, or
+    # None when the user brings the Dockerfile.
+    template: str | None
+
+    def default_base(self) -> BaseImages: ...
+
+    def check(self, service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]: ...
+
+    def values(self, service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]: ...
+
+    def warnings(self, service: ResolvedService, project_dir: Path) -> list[str]: ...
+
+
+def get(name: str) -> Runtime:
+    from . import dockerfile, go, image_of, python
+
+    modules: dict[str, Runtime] = {
+        "python": python,
+        "go": go,
+        "dockerfile": dockerfile,
+        "image_of": image_of,
+    }
+    return modules[name]

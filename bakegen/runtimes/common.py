@@ -1,0 +1,105 @@
+"""Values every generated Dockerfile shares: user, command, port, health check, env."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Diagnostic
+
+if TYPE_CHECKING:
+    from ..resolve import ResolvedService
+
+# Fixed non-root identity of every generated image, so volume permissions
+# and Kubernetes `runAsUser` policies can rely on it.
+APP_UID = 10001
+APP_GID = 10001
+
+
+def platform_slug(platform: str) -> str:
+    """The suffix BuildKit's ${TARGETOS}-${TARGETARCH}${TARGETVARIANT} gives `platform`.
+
+    arm64's default variant v8 is normalised away by BuildKit, so it is here too.
+    """
+    parts = platform.split("/")
+    if parts[1:] == ["arm64", "v8"]:
+        parts = parts[:2]
+    return f"{parts[0]}-{parts[1]}{''.join(parts[2:])}"
+
+
+def bake_arg_name(name: str, slug: str) -> str:
+    """Build-arg name carrying `name`'s value for one platform, e.g. WORKERS_linux_arm64."""
+    return f"{name}_{slug.replace('-', '_')}"
+
+
+def split_per_platform(values: dict[str, dict[str, str]]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Split name -> platform -> value into values common to all platforms,
+    and per platform slug the values that differ."""
+    common: dict[str, str] = {}
+    per: dict[str, dict[str, str]] = {}
+    for name, by_platform in values.items():
+        distinct = set(by_platform.values())
+        if len(distinct) == 1:
+            common[name] = distinct.pop()
+            continue
+        for platform, value in by_platform.items():
+            per.setdefault(platform_slug(platform), {})[name] = value
+    return common, dict(sorted(per.items()))
+
+
+def healthcheck(service: ResolvedService, port: int | None,
+                http_probe: Callable[[str], list[str] | None]) -> dict[str, Any] | None:
+    """Health check values; `http_probe` makes the runtime's command for an http check."""
+    hc = service.spec.healthcheck
+    if hc is None:
+        return None
+    command = list(hc.command) if hc.command else http_probe(f"http://127.0.0.1:{port}{hc.http}")
+    return {
+        "command": command,
+        "interval": hc.interval,
+        "timeout": hc.timeout,
+        "start_period": hc.start_period,
+        "retries": hc.retries,
+    }
+
+
+def shared_values(service: ResolvedService) -> dict[str, Any]:
+    env, env_per_platform = split_per_platform(service.env)
+    args, args_per_platform = split_per_platform(service.args)
+    return {
+        "service": service.name,
+        "uid": APP_UID,
+        "gid": APP_GID,
+        "command": list(service.spec.command or []),
+        "port": service.spec.port,
+        "env": env,
+        "env_per_platform": env_per_platform,
+        "args": sorted(args),
+        # Per-platform build args reach bake as NAME_<slug> (see bake_arg_name)
+        # and the Dockerfile maps them back to NAME in a per-platform stage.
+        "args_per_platform": {
+            slug: {name: bake_arg_name(name, slug) for name in sorted(names)}
+            for slug, names in args_per_platform.items()
+        },
+        # Builders mirror the project's layout under /src, so relative paths
+        # between the service and its named contexts (go.mod `replace`,
+        # path dependencies in pyproject.toml) resolve as they do on disk.
+        "workdir": "/src" if service.context in ("", ".") else f"/src/{service.context}",
+        "context_paths": {k: f"/src/{v}" for k, v in sorted(service.contexts.items())},
+    }
+
+
+# Stage names the generated Dockerfiles use. A named context with one of
+# these names would replace that stage (BuildKit swaps stages for named
+# contexts of the same name), so such names are refused.
+TEMPLATE_STAGES = frozenset({"uv", "base", "builder", "development", "test", "production"})
+TEMPLATE_STAGE_PREFIXES = ("builder-", "development-", "production-")
+
+
+def context_name_errors(service: ResolvedService) -> list[Diagnostic]:
+    return [
+        Diagnostic(f"named context '{name}' has the name of a stage of the generated Dockerfile",
+                   path=("services", service.name, "contexts", name), hint="choose another name, e.g. 'shared-src'")
+        for name in service.contexts
+        if name in TEMPLATE_STAGES or name.startswith(TEMPLATE_STAGE_PREFIXES)
+    ]

@@ -1,0 +1,64 @@
+"""runtime: dockerfile — the user's own Dockerfile; bakegen writes only bake targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Diagnostic
+from ..schema import BaseImages, Matrix
+
+if TYPE_CHECKING:
+    from ..resolve import Resolved, ResolvedService
+
+name = "dockerfile"
+template = None
+
+
+def default_base() -> BaseImages:  # pragma: no cover - a user Dockerfile names its own images
+    raise NotImplementedError
+
+
+def http_probe(url: str) -> list[str] | None:
+    # We cannot know what a user's image contains; ask for an explicit command.
+    return None
+
+
+def stages_of(path: Path) -> list[str]:
+    """Stage names of the Dockerfile at `path`, parsed by BuildKit's own parser."""
+    import dockerfile  # BuildKit's parser via a Go extension; only this runtime needs it
+
+    names = []
+    for command in dockerfile.parse_file(str(path)):
+        if command.cmd.upper() == "FROM":
+            words = [w for w in command.value]
+            if len(words) >= 3 and words[-2].upper() == "AS":
+                names.append(words[-1].lower())
+    return names
+
+
+def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
+    assert service.dockerfile is not None
+    at = ("services", service.name)
+    try:
+        stages = stages_of(project_dir / service.dockerfile)
+    except Exception as exc:  # the parser raises its own error types
+        return [Diagnostic(f"cannot parse {service.dockerfile}: {exc}", path=at + ("dockerfile",))]
+    errors = []
+    for stage, target in service.targets.items():
+        if target not in stages:
+            where = at + ("targets", stage) if stage in service.spec.targets else at + ("dockerfile",)
+            known = ", ".join(stages) or "none: it has no `FROM ... AS name` stages"
+            errors.append(Diagnostic(
+                f"{service.dockerfile} has no stage '{target}' (for stage '{stage}')",
+                path=where,
+                hint=f"its stages: {known}; map stages with `targets: {{{stage}: STAGE}}`"))
+    return errors
+
+
+def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
+    return []
+
+
+def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
+    return {}

@@ -1,0 +1,63 @@
+"""runtime: go — cross-compiled on the build platform, static binary, minimal runtime image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Diagnostic
+from ..schema import BaseImages, GoOptions, Matrix
+from . import common
+
+if TYPE_CHECKING:
+    from ..resolve import Resolved, ResolvedService
+
+name = "go"
+template = "go.Dockerfile.j2"
+STAGES = ("builder", "development", "test", "production")
+
+
+def default_base() -> BaseImages:
+    return BaseImages(build="go", run="static")
+
+
+def options(service: ResolvedService) -> GoOptions:
+    return service.spec.go or GoOptions()
+
+
+def http_probe(url: str) -> list[str] | None:
+    # A static Go image has no shell, curl or interpreter to probe with.
+    return None
+
+
+def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
+    errors = common.context_name_errors(service)
+    for stage, target in service.targets.items():
+        if target not in STAGES:
+            errors.append(Diagnostic(
+                f"stage '{stage}' maps to Dockerfile stage '{target}', which the go template does not have",
+                path=("stages", stage, "target"), hint=f"go stages: {', '.join(STAGES)}"))
+    if not (project_dir / service.context / "go.mod").is_file():
+        errors.append(Diagnostic(f"{service.context}/go.mod does not exist; a go service's context is its module",
+                                 path=("services", service.name, "context")))
+    return errors
+
+
+def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
+    # No go.sum is normal for a module without outside dependencies, and Go
+    # itself refuses to build one that needs it: nothing to warn about.
+    return []
+
+
+def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
+    opts = options(service)
+    return {
+        **common.shared_values(service),
+        "base_build": service.base_build,
+        "base_run": service.base_run,
+        "package": opts.package,
+        "binary": "bootstrap" if opts.lambda_runtime else opts.binary,
+        "lambda_runtime": opts.lambda_runtime,
+        "go_sum": (project_dir / service.context / "go.sum").is_file(),
+        "healthcheck": common.healthcheck(service, service.spec.port, http_probe),
+    }

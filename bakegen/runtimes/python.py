@@ -1,0 +1,96 @@
+"""runtime: python — uv, pip or poetry; builder, development, test, production."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Diagnostic
+from ..schema import BaseImages, Matrix, PythonOptions
+from . import common
+
+if TYPE_CHECKING:
+    from ..resolve import Resolved, ResolvedService
+
+name = "python"
+template = "python.Dockerfile.j2"
+# Stages the template defines that a bake target may build.
+STAGES = ("base", "builder", "development", "test", "production")
+
+# The files each package manager resolves dependencies from; the first is
+# the lock file that makes builds reproducible.
+DEPENDENCY_FILES = {
+    "uv": ("uv.lock", "pyproject.toml"),
+    "poetry": ("poetry.lock", "pyproject.toml"),
+    "pip": ("requirements.txt",),
+}
+
+DEV_REQUIREMENTS = ("requirements-dev.txt", "dev-requirements.txt")
+
+
+def default_base() -> BaseImages:
+    return BaseImages(build="python", run="python")
+
+
+def options(service: ResolvedService) -> PythonOptions:
+    return service.spec.python or PythonOptions()
+
+
+def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
+    errors = common.context_name_errors(service)
+    at = ("services", service.name)
+    for stage, target in service.targets.items():
+        if target not in STAGES:
+            errors.append(Diagnostic(
+                f"stage '{stage}' maps to Dockerfile stage '{target}', which the python template does not have",
+                path=("stages", stage, "target"), hint=f"python stages: {', '.join(STAGES)}"))
+    manager = options(service).package_manager
+    if manager == "uv" and "uv" not in matrix.images:
+        errors.append(Diagnostic(
+            "package manager uv needs the uv image under `images`",
+            path=at + ("python", "package_manager") if service.spec.python else at + ("runtime",),
+            hint="add e.g. `uv: ghcr.io/astral-sh/uv:0.9.5` under `images` (pin the version you use)"))
+    context = project_dir / service.context
+    required = DEPENDENCY_FILES[manager][-1]
+    if not (context / required).is_file():
+        errors.append(Diagnostic(
+            f"package manager {manager} needs {service.context}/{required}, which does not exist",
+            path=at + ("context",)))
+    return errors
+
+
+def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
+    manager = options(service).package_manager
+    lock = DEPENDENCY_FILES[manager][0]
+    if manager != "pip" and not (project_dir / service.context / lock).is_file():
+        return [f"service '{service.name}': {service.context}/{lock} is missing, so dependency "
+                f"versions are resolved at build time and builds are not reproducible; "
+                f"commit a lock file ({manager} lock)"]
+    return []
+
+
+def http_probe(url: str) -> list[str] | None:
+    # Slim images have no curl; the image's own Python can probe.
+    return ["python", "-c",
+            f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=4).status < 400 else 1)"]
+
+
+def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
+    opts = options(service)
+    port = service.spec.port
+    manager = opts.package_manager
+    lock = DEPENDENCY_FILES[manager][0]
+    return {
+        **common.shared_values(service),
+        "base_build": service.base_build,
+        "base_run": service.base_run,
+        "uv_image": resolved.matrix.images.get("uv"),
+        "poetry_version": opts.poetry_version,
+        "package_manager": manager,
+        "locked": (project_dir / service.context / lock).is_file(),
+        "dev_requirements": next(
+            (f for f in DEV_REQUIREMENTS if (project_dir / service.context / f).is_file()), None),
+        "test_command": list(opts.test_command),
+        "dev_command": list(opts.dev_command or service.spec.command or []),
+        "healthcheck": common.healthcheck(service, port, http_probe),
+    }

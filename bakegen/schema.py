@@ -1,0 +1,420 @@
+"""The shape of matrix.yaml, as pydantic models.
+
+These models describe the file and nothing else: unknown keys are errors,
+short forms are normalised here once (a before-validator), and every field
+carries the description that feeds `bakegen schema` and the README's
+reference. Checks that need the whole document (does this service's deploy
+target exist?) live in `crossref.py`, because they need paths to report.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+FORMAT_VERSION = 1
+
+# Names users give to services, stages, deploy targets and images. Bake
+# target names allow [a-zA-Z0-9_-]; '.' is allowed here and becomes '_'.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# Dockerfile stage names: BuildKit lowercases them, and its checks flag
+# stage names that are not lowercase.
+STAGE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
+ARG_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+# os/arch[/variant] pairs that BuildKit builds and registries serve.
+KNOWN_PLATFORMS: dict[str, frozenset[str]] = {
+    "linux/amd64": frozenset({"", "v2", "v3", "v4"}),
+    "linux/arm64": frozenset({"", "v8"}),
+    "linux/arm": frozenset({"v6", "v7"}),
+    "linux/386": frozenset({""}),
+    "linux/ppc64le": frozenset({""}),
+    "linux/s390x": frozenset({""}),
+    "linux/riscv64": frozenset({""}),
+    "linux/loong64": frozenset({""}),
+    "linux/mips64le": frozenset({""}),
+    "windows/amd64": frozenset({""}),
+    "windows/arm64": frozenset({""}),
+}
+
+TAG_PLACEHOLDERS = ("registry", "tag", "service", "stage")
+
+
+def _check_platform(value: str) -> str:
+    parts = value.split("/")
+    if len(parts) == 1:
+        raise ValueError(f"'{value}' is not a platform; write it as os/arch, e.g. 'linux/{value}'")
+    base, variant = "/".join(parts[:2]), "/".join(parts[2:])
+    variants = KNOWN_PLATFORMS.get(base)
+    if variants is None:
+        known = ", ".join(sorted(KNOWN_PLATFORMS))
+        raise ValueError(f"unknown platform '{value}' (known: {known})")
+    if len(parts) > 3 or variant not in variants:
+        allowed = ", ".join(f"{base}/{v}" if v else base for v in sorted(variants))
+        raise ValueError(f"unknown variant in '{value}'; use one of: {allowed}")
+    return value
+
+
+def _check_relative_path(value: str) -> str:
+    if not value or value.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", value):
+        raise ValueError(f"'{value}' must be a path relative to the matrix file's folder")
+    if "\\" in value:
+        raise ValueError(f"'{value}' uses '\\'; write paths with '/'")
+    return value
+
+
+def _check_tag_template(value: str) -> str:
+    for name in re.findall(r"\{([^{}]*)\}", value):
+        if name not in TAG_PLACEHOLDERS:
+            allowed = ", ".join("{" + p + "}" for p in TAG_PLACEHOLDERS)
+            raise ValueError(f"unknown placeholder '{{{name}}}' in tag '{value}'; use {allowed}")
+    return value
+
+
+def _scalar_to_str(value: Any) -> Any:
+    # `PORT: 8000` means the text "8000"; a YAML boolean is ambiguous
+    # (yes/true/on) and must be quoted.
+    if isinstance(value, bool):
+        raise ValueError("a YAML boolean is not a string here; quote it, e.g. \"true\"")
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _split_command(value: Any) -> Any:
+    # A command may be written as one shell-like string; it always reaches
+    # the Dockerfile in exec (JSON array) form.
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split the command into words: {exc}") from None
+    return value
+
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+Platform = Annotated[str, AfterValidator(_check_platform)]
+RelPath = Annotated[str, AfterValidator(_check_relative_path)]
+Text = Annotated[str, BeforeValidator(_scalar_to_str)]
+TagTemplate = Annotated[str, Field(min_length=1), AfterValidator(_check_tag_template)]
+Command = Annotated[list[Text], BeforeValidator(_split_command), Field(min_length=1)]
+ArgName = Annotated[str, Field(pattern=ARG_PATTERN)]
+
+
+def _per_platform(value: Any) -> Any:
+    # A value that is the same everywhere, or one value per platform
+    # (keys are platforms, plus an optional `default`). Checked here so a
+    # wrong shape gets one message instead of one per union member.
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key != "default":
+                _check_platform(str(key))
+            if isinstance(item, dict | list) or item is None:
+                raise ValueError(f"the value for '{key}' must be a string")
+            out[str(key)] = _scalar_to_str(item)
+        if not out:
+            raise ValueError("give a value, or a mapping of platform to value")
+        return out
+    if value is None or isinstance(value, list):
+        raise ValueError("expected a string, or a mapping of platform to string")
+    return _scalar_to_str(value)
+
+
+PerPlatform = Annotated[str | dict[str, str], BeforeValidator(_per_platform)]
+
+
+def _none_is_empty(value: Any) -> Any:
+    # `development:` with nothing after it means "all defaults".
+    return {} if value is None else value
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Project(Model):
+    """Settings shared by every service."""
+
+    name: Name = Field(description="Project name; used in OCI labels.", examples=["shop"])
+    registry: str = Field(
+        min_length=1,
+        description=(
+            "Registry and namespace images are pushed to. Becomes the default of the bake "
+            "variable REGISTRY, so CI can push elsewhere without re-rendering."
+        ),
+        examples=["registry.example.com/shop"],
+    )
+    tag: Text = Field(
+        "latest",
+        min_length=1,
+        description="Default of the bake variable TAG (override with TAG=1.2.3 docker buildx bake).",
+        examples=["latest"],
+    )
+    tags: list[TagTemplate] = Field(
+        default_factory=lambda: ["{registry}/{service}:{tag}-{stage}"],
+        min_length=1,
+        description=(
+            "Tag scheme for every image. Placeholders: {registry}, {tag} (bake variables), "
+            "{service}, {stage}. A stage or service may set its own `tags`."
+        ),
+        examples=[["{registry}/{service}:{tag}-{stage}"]],
+    )
+    platforms: list[Platform] = Field(
+        default_factory=lambda: ["linux/amd64", "linux/arm64"],
+        min_length=1,
+        description="Platforms of a service that has no deploy target and sets no platforms.",
+        examples=[["linux/amd64", "linux/arm64"]],
+    )
+    output: RelPath = Field(
+        "generated",
+        description="Folder (relative to matrix.yaml) where generated Dockerfiles go.",
+        examples=["generated"],
+    )
+    labels: dict[str, Text] = Field(
+        default_factory=dict,
+        description="OCI labels added to every image.",
+        examples=[{"org.opencontainers.image.vendor": "Example Inc."}],
+    )
+
+
+class Stage(Model):
+    """One value of the stage axis, e.g. development, test or production."""
+
+    target: Annotated[str, Field(pattern=STAGE_PATTERN)] | None = Field(
+        None,
+        description="Dockerfile stage this stage builds (default: the stage's own name).",
+        examples=["production"],
+    )
+    push: bool = Field(
+        False,
+        description="Whether images of this stage are pushed: they join the bake group `push`.",
+        examples=[True],
+    )
+    tags: list[TagTemplate] | None = Field(
+        None,
+        description="Tag scheme for this stage, instead of the project's `tags`.",
+        examples=[["{registry}/{service}:{tag}", "{registry}/{service}:latest"]],
+    )
+    output: list[Text] | None = Field(
+        None,
+        description=(
+            "Bake `output` entries for this stage, e.g. [\"type=cacheonly\"] for a stage that "
+            "only has to build (tests). Default: bake's default."
+        ),
+        examples=[["type=cacheonly"]],
+    )
+
+
+class DeployTarget(Model):
+    """Where images run, and the platforms that place accepts."""
+
+    platforms: list[Platform] = Field(
+        min_length=1,
+        description=(
+            "Platforms this deploy target runs. A service on it builds these by default, and "
+            "asking for any other platform is an error."
+        ),
+        examples=[["linux/arm64"]],
+    )
+    single_manifest: bool = Field(
+        False,
+        description=(
+            "Push a plain single-platform image manifest, not an index: one platform and no "
+            "provenance or SBOM attestations (AWS Lambda rejects image indexes)."
+        ),
+        examples=[True],
+    )
+    description: str = Field("", description="What this deploy target is, for people.")
+
+
+class HealthCheck(Model):
+    """Container health check. Runs with a tool the image has (never curl in a slim image)."""
+
+    http: str | None = Field(
+        None,
+        pattern=r"^/",
+        description=(
+            "Path probed on the service's `port` with the image's own runtime "
+            "(Python's urllib for python services)."
+        ),
+        examples=["/health"],
+    )
+    command: Command | None = Field(
+        None,
+        description="Exec-form command instead of `http`; exit 0 means healthy.",
+        examples=[["/app/healthcheck"]],
+    )
+    interval: str = Field("30s", pattern=r"^\d+(ms|s|m|h)$", description="Time between checks.")
+    timeout: str = Field("5s", pattern=r"^\d+(ms|s|m|h)$", description="Time one check may take.")
+    start_period: str = Field("10s", pattern=r"^\d+(ms|s|m|h)$", description="Grace time after start.")
+    retries: int = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.")
+
+
+class BaseImages(Model):
+    """Which entries of `images` a service builds from and runs on."""
+
+    build: Name = Field(description="Image (key of `images`) for building.", examples=["python"])
+    run: Name = Field(description="Image (key of `images`) the final image is based on.", examples=["python"])
+
+
+def _base_short_form(value: Any) -> Any:
+    # `base: python` means the same image for building and running.
+    if isinstance(value, str):
+        return {"build": value, "run": value}
+    return value
+
+
+class PythonOptions(Model):
+    """Settings for `runtime: python`."""
+
+    package_manager: Literal["uv", "pip", "poetry"] = Field(
+        "uv", description="How dependencies are installed.", examples=["uv"]
+    )
+    poetry_version: str = Field(
+        "2.5.1", pattern=r"^\d+(\.\d+){1,2}$", description="Poetry version installed in the builder (poetry only)."
+    )
+    test_command: Command = Field(
+        default_factory=lambda: ["python", "-m", "pytest"],
+        description="Run as a build step of the test stage: building `test` fails when tests fail.",
+        examples=[["python", "-m", "pytest", "-q"]],
+    )
+    dev_command: Command | None = Field(
+        None,
+        description="Command of the development stage (e.g. with auto-reload); default: `command`.",
+        examples=[["uvicorn", "app.main:app", "--reload", "--host", "0.0.0.0"]],
+    )
+
+
+class GoOptions(Model):
+    """Settings for `runtime: go`."""
+
+    package: str = Field(".", description="Package to build, relative to the context.", examples=["./cmd/api"])
+    binary: str = Field("app", pattern=r"^[A-Za-z0-9._-]+$", description="Name of the built binary.")
+    lambda_runtime: bool = Field(
+        False,
+        description=(
+            "Build for an AWS Lambda custom runtime: the binary is installed as `bootstrap` "
+            "and is the entrypoint."
+        ),
+    )
+
+
+class Service(Model):
+    """One service: what it is built from and how it runs."""
+
+    runtime: Literal["python", "go", "dockerfile"] | None = Field(
+        None,
+        description=(
+            "`python` or `go` use bakegen's templates; `dockerfile` builds your own Dockerfile "
+            "(bakegen writes only the bake targets). Not set for `image_of` services."
+        ),
+        examples=["python"],
+    )
+    image_of: Name | None = Field(
+        None,
+        description=(
+            "Run the image of another service with a different command. The other service's "
+            "image is built once; this one adds a thin layer (command, port, health check)."
+        ),
+        examples=["api"],
+    )
+    context: RelPath | None = Field(
+        None,
+        description="Build context folder, relative to matrix.yaml. Required unless `image_of`.",
+        examples=["services/api"],
+    )
+    dockerfile: RelPath | None = Field(
+        None,
+        description="`runtime: dockerfile` only: your Dockerfile, relative to matrix.yaml.",
+        examples=["services/legacy/Dockerfile"],
+    )
+    targets: dict[str, Annotated[str, Field(pattern=STAGE_PATTERN)]] = Field(
+        default_factory=dict,
+        description="`runtime: dockerfile` only: Dockerfile stage per stage name, where they differ.",
+        examples=[{"production": "runtime"}],
+    )
+    base: Annotated[BaseImages, BeforeValidator(_base_short_form)] | None = Field(
+        None,
+        description=(
+            "Base images, by key of `images`: one name for both, or {build, run}. "
+            "Default: the image named like the runtime (`python`, or `go` + `static`)."
+        ),
+        examples=["python", {"build": "go", "run": "lambda"}],
+    )
+    deploy: Name | None = Field(
+        None, description="Deploy target (key of `deploy_targets`); decides the platforms.", examples=["eks"]
+    )
+    stages: list[Name] | None = Field(
+        None, description="Stages this service builds (default: all stages).", examples=[["development", "production"]]
+    )
+    platforms: list[Platform] | None = Field(
+        None,
+        description="Platforms to build (default: the deploy target's, else the project's).",
+        examples=[["linux/arm64"]],
+    )
+    command: Command | None = Field(
+        None,
+        description="Command the container runs, as a list or one shell-like string (always exec form).",
+        examples=[["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]],
+    )
+    port: int | None = Field(None, ge=1, le=65535, description="Port the service listens on.", examples=[8000])
+    healthcheck: HealthCheck | None = Field(None, description="Container health check.")
+    args: dict[ArgName, PerPlatform] = Field(
+        default_factory=dict,
+        description=(
+            "Build args. A value may differ per platform: give a mapping of platform to value "
+            "(plus `default`)."
+        ),
+        examples=[{"APP_VERSION": "1.4.2", "WORKERS": {"linux/amd64": "4", "linux/arm64": "2"}}],
+    )
+    env: dict[ArgName, PerPlatform] = Field(
+        default_factory=dict,
+        description="Environment of the running container; a value may differ per platform like `args`.",
+        examples=[{"LOG_LEVEL": "info"}],
+    )
+    contexts: dict[Annotated[str, Field(pattern=STAGE_PATTERN)], RelPath] = Field(
+        default_factory=dict,
+        description=(
+            "Extra named build contexts (folders relative to matrix.yaml), e.g. shared modules "
+            "outside the service folder; a Dockerfile reads them with COPY --from=NAME."
+        ),
+        examples=[{"shared": "libs/shared"}],
+    )
+    labels: dict[str, Text] = Field(default_factory=dict, description="OCI labels for this service's images.")
+    tags: list[TagTemplate] | None = Field(
+        None, description="Tag scheme for this service, instead of the stage's or project's."
+    )
+    python: PythonOptions | None = Field(None, description="Options for `runtime: python`.")
+    go: GoOptions | None = Field(None, description="Options for `runtime: go`.")
+
+
+class Matrix(Model):
+    """A bakegen matrix: everything needed to generate Dockerfiles and docker-bake.hcl."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="bakegen matrix",
+    )
+
+    version: Literal[1] = Field(description="Format version of this file. Currently 1.", examples=[1])
+    project: Project = Field(description="Settings shared by every service.")
+    images: dict[Name, Annotated[str, Field(min_length=1, pattern=r"^\S+$")]] = Field(
+        default_factory=dict,
+        description=(
+            "Base images, named once: pin or override an image in one place. "
+            "Services refer to them by name."
+        ),
+        examples=[{"python": "python:3.12-slim-bookworm", "go": "golang:1.24-bookworm"}],
+    )
+    stages: dict[Name, Annotated[Stage, BeforeValidator(_none_is_empty)]] = Field(
+        min_length=1,
+        description="The stage axis, in build order. Each becomes a bake group.",
+        examples=[{"development": {}, "production": {"push": True}}],
+    )
+    deploy_targets: dict[Name, DeployTarget] = Field(
+        default_factory=dict, description="Deploy targets and the platforms they accept."
+    )
+    services: dict[Name, Service] = Field(min_length=1, description="The services to build.")

@@ -1,0 +1,261 @@
+"""Read matrix.yaml into plain Python data plus a map of source positions.
+
+ruamel.yaml composes the document into nodes that know their line and
+column; we build the data from those nodes ourselves, so that we can
+report duplicate keys (all of them, not just the first), bound alias
+expansion before anything large is built, and remember where every key
+and value came from.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import BakegenError, Diagnostic, Path
+
+# A document may expand to at most this many nodes once aliases are
+# followed. Real matrices stay far below it (a 5,000-service matrix is
+# about 300,000); an alias bomb exceeds it after a few levels.
+MAX_EXPANDED_NODES = 2_000_000
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class Positions:
+    """Where each path of the document is: its key (if any) and its value."""
+
+    file: str
+    keys: dict[Path, Span] = field(default_factory=dict)
+    values: dict[Path, Span] = field(default_factory=dict)
+    containers: set[Path] = field(default_factory=set)  # paths of mappings and lists
+
+    def locate(self, d: Diagnostic, prefer_key: bool | None = None) -> Diagnostic:
+        """Give `d` the position of its path, or of its nearest ancestor.
+
+        By default a scalar is located at its value and a mapping or list at
+        the key that names it.
+        """
+        path = d.path
+        if prefer_key is None:
+            prefer_key = path in self.containers
+        while True:
+            tables = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            for table in tables:
+                span = table.get(path)
+                if span is not None:
+                    return d.at(self.file, span.line, span.column)
+            if not path:
+                return d.at(self.file, 1, 1)
+            path = path[:-1]
+            # A missing child is reported at its parent's key, which names it.
+            prefer_key = True
+
+
+@dataclass(frozen=True)
+class Document:
+    data: Any
+    positions: Positions
+
+
+def _yaml() -> YAML:
+    # pure=True: the same parser (and the same messages) on every machine.
+    return YAML(typ="safe", pure=True)
+
+
+def _span(node: Node) -> Span:
+    return Span(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def read_text(path: FsPath, display: str) -> str:
+    """Read a UTF-8 file, turning every I/O failure into a Diagnostic."""
+    if not path.exists():
+        raise BakegenError(
+            [
+                Diagnostic(
+                    f"matrix file not found: {display}",
+                    file=display,
+                    hint="run bakegen in the folder that holds matrix.yaml, or pass -f PATH",
+                )
+            ]
+        )
+    if path.is_dir():
+        raise BakegenError(
+            [Diagnostic("expected a YAML file but this is a directory", file=display,
+                        hint="pass the matrix file itself with -f PATH/matrix.yaml")]
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BakegenError(
+            [Diagnostic(f"cannot read the file: {exc.strerror or exc}", file=display,
+                        hint="check the file's permissions")]
+        ) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise BakegenError(
+            [Diagnostic(f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                        file=display, line=line, column=column,
+                        hint="save matrix.yaml as UTF-8")]
+        ) from None
+
+
+def parse(text: str, display: str) -> Document:
+    """Parse YAML text into a Document; raise BakegenError on any problem."""
+    yaml = _yaml()
+    try:
+        root = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        raise BakegenError([_syntax_diagnostic(exc, display)]) from None
+    except YAMLError as exc:  # unmarked errors are rare; still the user's input
+        raise BakegenError([Diagnostic(f"invalid YAML: {exc}", file=display)]) from None
+    if root is None:
+        raise BakegenError(
+            [Diagnostic("the matrix file is empty", file=display, line=1, column=1,
+                        hint="start it with 'version: 1'; see the README for a full example")]
+        )
+    builder = _Builder(yaml, display)
+    builder.check_size(root)
+    data = builder.build(root, ())
+    if builder.errors:
+        raise BakegenError(builder.errors)
+    return Document(data, builder.positions)
+
+
+def load(path: str | os.PathLike[str], display: str | None = None) -> Document:
+    """Read and parse the matrix file at `path`."""
+    fs_path = FsPath(path)
+    shown = display or str(path)
+    return parse(read_text(fs_path, shown), shown)
+
+
+def _syntax_diagnostic(exc: MarkedYAMLError, display: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = ""
+    if "\t" in problem or "'\\t'" in problem:
+        hint = "YAML indentation must use spaces, not tabs"
+    elif exc.context and exc.problem:
+        problem = f"{exc.context}: {exc.problem}"
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Diagnostic(f"YAML syntax error: {problem}", file=display, line=line,
+                      column=column, hint=hint)
+
+
+class _Builder:
+    """Turns composed nodes into dicts, lists and scalars, recording positions."""
+
+    def __init__(self, yaml: YAML, display: str) -> None:
+        self._constructor = yaml.constructor
+        self.display = display
+        self.positions = Positions(display)
+        self.errors: list[Diagnostic] = []
+
+    def check_size(self, root: Node) -> None:
+        """Refuse documents whose aliases expand beyond MAX_EXPANDED_NODES."""
+        sizes: dict[int, int] = {}
+        active: set[int] = set()
+
+        def size(node: Node) -> int:
+            key = id(node)
+            if key in sizes:
+                return sizes[key]
+            if key in active:
+                raise BakegenError([self._error(node, "an alias refers to the mapping or list that contains it",
+                                                "YAML aliases must not be recursive")])
+            active.add(key)
+            total = 1
+            if isinstance(node, MappingNode):
+                for k, v in node.value:
+                    total += size(k) + size(v)
+            elif isinstance(node, SequenceNode):
+                for item in node.value:
+                    total += size(item)
+            active.discard(key)
+            sizes[key] = total
+            if total > MAX_EXPANDED_NODES:
+                raise BakegenError([self._error(
+                    node,
+                    f"YAML aliases here expand to more than {MAX_EXPANDED_NODES:,} values",
+                    "this looks like an alias bomb; write the values out or use fewer nested aliases",
+                )])
+            return total
+
+        size(root)
+
+    def _error(self, node: Node, message: str, hint: str = "") -> Diagnostic:
+        span = _span(node)
+        return Diagnostic(message, file=self.display, line=span.line, column=span.column, hint=hint)
+
+    def build(self, node: Node, path: Path) -> Any:
+        self.positions.values.setdefault(path, _span(node))
+        if isinstance(node, MappingNode | SequenceNode):
+            self.positions.containers.add(path)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except YAMLError as exc:
+            self.errors.append(self._error(node, f"invalid value: {getattr(exc, 'problem', exc)}"))
+            return None
+
+    def _mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        seen: dict[Any, Span] = {}
+        merged: list[MappingNode] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merged.extend(self._merge_sources(value_node))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.errors.append(self._error(key_node, "mapping keys must be plain strings"))
+                continue
+            key = self._constructor.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                key = key_node.value  # `8000:` or `true:` as a key means the text
+            if key in seen:
+                first = seen[key]
+                self.errors.append(self._error(
+                    key_node, f"duplicate key '{key}' (first defined at line {first.line}, column {first.column})",
+                    "YAML keeps only one of them; remove or rename one",
+                ))
+                continue
+            seen[key] = _span(key_node)
+            self.positions.keys[(*path, key)] = seen[key]
+            result[key] = self.build(value_node, (*path, key))
+        # `<<: *defaults` fills in keys the mapping does not set itself.
+        for source in merged:
+            for key_node, value_node in source.value:
+                key = key_node.value
+                if key_node.tag == MERGE_TAG or key in result:
+                    continue
+                self.positions.keys[(*path, key)] = _span(key_node)
+                result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _merge_sources(self, node: Node) -> list[MappingNode]:
+        if isinstance(node, MappingNode):
+            return [node]
+        if isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):
+            return list(node.value)
+        self.errors.append(self._error(node, "'<<' must merge a mapping or a list of mappings"))
+        return []

@@ -1,0 +1,109 @@
+"""The one Jinja environment, and the filters that make values safe to emit.
+
+Every value that lands in the bake file goes through `hcl_string`; every
+value that lands in a Dockerfile goes through `exec_form` (JSON arrays for
+CMD/ENTRYPOINT/HEALTHCHECK) or `dockerfile_word` (quoted ENV/LABEL values).
+Templates make no decisions of their own beyond layout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from .plan import Interpolated, Var
+
+BAKE_TEMPLATE = "docker-bake.hcl.j2"
+
+
+def template_dir() -> Path:
+    """The shipped templates: inside the installed package, or the source tree."""
+    packaged = Path(__file__).parent / "_templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).parent.parent / "templates"
+
+
+def bake_template_path() -> Path:
+    packaged = Path(__file__).parent / "_templates" / BAKE_TEMPLATE
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).parent.parent / BAKE_TEMPLATE
+
+
+_HCL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def hcl_literal(text: str) -> str:
+    """Escape `text` for the inside of an HCL quoted string (no quotes added).
+
+    `${` and `%{` would start an HCL template sequence, so they are doubled.
+    Other control characters use \\uNNNN escapes.
+    """
+    out = []
+    for ch in text:
+        if ch in _HCL_ESCAPES:
+            out.append(_HCL_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out).replace("${", "$${").replace("%{", "%%{")
+
+
+def hcl_string(value: str | Interpolated) -> str:
+    """A complete HCL string expression for a literal or interpolated value."""
+    if isinstance(value, str):
+        return f'"{hcl_literal(value)}"'
+    parts = []
+    for part in value:
+        parts.append(f"${{{part.name}}}" if isinstance(part, Var) else hcl_literal(part))
+    return '"' + "".join(parts) + '"'
+
+
+def hcl_list(values: Sequence[str | Interpolated]) -> str:
+    return "[" + ", ".join(hcl_string(v) for v in values) + "]"
+
+
+def exec_form(argv: Sequence[str]) -> str:
+    """A JSON array for CMD, ENTRYPOINT and HEALTHCHECK (exec form, no shell)."""
+    return json.dumps(list(argv), ensure_ascii=False)
+
+
+def dockerfile_word(value: str) -> str:
+    """A double-quoted Dockerfile word for ENV and LABEL values.
+
+    Inside double quotes BuildKit's shell lexer treats backslash, '"' and
+    '$' specially; escaping exactly those keeps the value literal.
+    """
+    if "\n" in value or "\r" in value:
+        raise ValueError("Dockerfile values cannot contain line breaks")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+@cache
+def environment(override_dir: str | None = None) -> jinja2.Environment:
+    """The Jinja environment; `override_dir` templates take precedence."""
+    search = [str(template_dir()), str(bake_template_path().parent)]
+    if override_dir:
+        search.insert(0, override_dir)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        hcl=hcl_string,
+        hcl_list=hcl_list,
+        exec_form=exec_form,
+        dockerfile_word=dockerfile_word,
+    )
+    return env

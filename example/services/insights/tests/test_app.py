@@ -1,0 +1,5 @@
+from insights.app import app
+
+
+def test_routes() -> None:
+    assert {r.path for r in app.routes} == {"/health", "/config"}

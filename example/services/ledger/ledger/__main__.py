@@ -1,0 +1,1 @@
+print("ledger: nothing to reconcile")

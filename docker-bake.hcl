@@ -44,7 +44,7 @@ group "lambda" {
 
 group "eks" {
   description = "Every target deployed to eks."
-  targets = ["catalog-api-development", "catalog-api-test", "catalog-api-production", "portal-development", "portal-test", "portal-production"]
+  targets = ["catalog-api-development", "catalog-api-test", "catalog-api-production", "portal-development", "portal-test", "portal-production", "portal-web-development", "portal-web-test", "portal-web-production", "portal-scheduler-development", "portal-scheduler-test", "portal-scheduler-production"]
 }
 
 group "apprunner" {

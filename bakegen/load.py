@@ -52,7 +52,10 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 def _diagnostic(error: Any, doc: Document) -> Diagnostic:
     path, is_key = _data_path(doc.data, error["loc"])
     kind = error["type"]
-    message = error["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+    message = (error["msg"].removeprefix("Value error, ")
+               .replace("Input should be greater than or equal to", "must be at least")
+               .replace("Input should be less than or equal to", "must be at most")
+               .replace("Input should be", "expected"))
     hint = ""
     if kind == "extra_forbidden":
         key = path[-1]
@@ -78,6 +81,12 @@ def _diagnostic(error: Any, doc: Document) -> Diagnostic:
         message = f"expected a list, not a {_kind(error['input'])}"
     elif kind == "string_type":
         message = f"expected a string, not a {_kind(error['input'])}"
+    elif kind in {"int_parsing", "int_type"}:
+        message = f"expected a whole number, not {error['input']!r}"
+    elif kind in {"bool_parsing", "bool_type"}:
+        message = f"expected true or false, not {error['input']!r}"
+    if kind not in {"extra_forbidden", "missing"} and path and isinstance(path[-1], str) and not is_key:
+        message = f"{path[-1]}: {message}"
     d = Diagnostic(message, path=path, hint=hint)
     return doc.positions.locate(d, prefer_key=is_key)
 

@@ -90,14 +90,17 @@ class _Resolver:
         errors_before = len(self.errors)
         root_name, root = self.root_of(name, spec)
         runtime = root.runtime or "dockerfile"
-        derived = root_name != name
+        derived = root_name != name or root.image_of is not None
         if derived:
             self.check_derived(name, spec)
         else:
             self.check_own(name, spec)
 
-        deploy = self.deploy(name, spec)
-        platforms = self.platforms(name, spec, deploy, root_name)
+        # A service running another's image deploys where that one does,
+        # unless it says otherwise.
+        deploy_name = spec.deploy if spec.deploy is not None or not derived else root.deploy
+        deploy = self.deploy(name, deploy_name)
+        platforms = self.platforms(name, spec, deploy_name, deploy, root_name)
         stages = self.stages(name, spec, root_name)
         context = self.path(at + ("context",), spec.context, must_be="dir") if spec.context else ""
         contexts = {
@@ -125,7 +128,7 @@ class _Resolver:
             context=context,
             platforms=platforms,
             stages=stages,
-            deploy=spec.deploy if deploy else None,
+            deploy=deploy_name if deploy else None,
             single_manifest=bool(deploy and deploy.single_manifest),
             base_build=base_build,
             base_run=base_run,
@@ -152,11 +155,11 @@ class _Resolver:
                                _suggest(target, self.m.services))
                 return current, current_spec
             if target in seen:
-                if current == name or target == name:
+                if target == name:
                     cycle = " -> ".join([*seen, target])
                     self.error(("services", name, "image_of"), f"image_of forms a cycle: {cycle}",
                                "one service in the cycle must set `runtime` and build the image")
-                return name, spec
+                return current, current_spec
             seen.append(target)
             current, current_spec = target, self.m.services[target]
         return current, current_spec
@@ -213,17 +216,17 @@ class _Resolver:
 
     # -- references and defaults ---------------------------------------------
 
-    def deploy(self, name: str, spec: schema.Service) -> schema.DeployTarget | None:
-        if spec.deploy is None:
+    def deploy(self, name: str, deploy_name: str | None) -> schema.DeployTarget | None:
+        if deploy_name is None:
             return None
-        deploy = self.m.deploy_targets.get(spec.deploy)
-        if deploy is None:
-            self.error(("services", name, "deploy"), f"unknown deploy target '{spec.deploy}'",
-                       _suggest(spec.deploy, self.m.deploy_targets))
+        deploy = self.m.deploy_targets.get(deploy_name)
+        if deploy is None and self.m.services[name].deploy is not None:
+            self.error(("services", name, "deploy"), f"unknown deploy target '{deploy_name}'",
+                       _suggest(deploy_name, self.m.deploy_targets))
         return deploy
 
-    def platforms(self, name: str, spec: schema.Service, deploy: schema.DeployTarget | None,
-                  root: str) -> tuple[str, ...]:
+    def platforms(self, name: str, spec: schema.Service, deploy_name: str | None,
+                  deploy: schema.DeployTarget | None, root: str) -> tuple[str, ...]:
         at: Path = ("services", name)
         if spec.platforms is not None:
             platforms = tuple(spec.platforms)
@@ -235,7 +238,7 @@ class _Resolver:
                     if platform not in deploy.platforms:
                         self.error(
                             at + ("platforms", i),
-                            f"deploy target '{spec.deploy}' runs {', '.join(deploy.platforms)}; "
+                            f"deploy target '{deploy_name}' runs {', '.join(deploy.platforms)}; "
                             f"'{platform}' would fail there with 'exec format error'",
                             f"remove '{platform}' or choose another deploy target",
                         )
@@ -254,7 +257,7 @@ class _Resolver:
                                f"add {platform} to '{root}' or leave it out here")
         if deploy is not None and deploy.single_manifest and len(platforms) != 1:
             self.error(at + (("platforms",) if spec.platforms is not None else ("deploy",)),
-                       f"deploy target '{spec.deploy}' takes a single-platform image; "
+                       f"deploy target '{deploy_name}' takes a single-platform image; "
                        f"choose one of {', '.join(platforms)}")
         return platforms
 
@@ -357,9 +360,15 @@ class _Resolver:
             claim(bake_name(stage), ("stages", stage), f"stage '{stage}'")
         for deploy in self.m.deploy_targets:
             claim(bake_name(deploy), ("deploy_targets", deploy), f"deploy target '{deploy}'")
+        clashing = set()
         for service in services:
+            before = len(self.errors)
             claim(bake_name(service.name), ("services", service.name), f"service '{service.name}'")
+            if len(self.errors) > before:
+                clashing.add(service.name)
         for service in services:
+            if service.name in clashing:
+                continue  # its targets clash too; one message says it
             for stage in service.stages:
                 claim(bake_name(service.name, stage), ("services", service.name),
                       f"target of service '{service.name}' at stage '{stage}'")

@@ -154,6 +154,9 @@ def _syntax_diagnostic(exc: MarkedYAMLError, display: str) -> Diagnostic:
         hint = "YAML indentation must use spaces, not tabs"
     elif exc.context and exc.problem:
         problem = f"{exc.context}: {exc.problem}"
+        start = exc.context_mark
+        if start is not None and mark is not None and start.line != mark.line:
+            problem += f" (it starts at line {start.line + 1}, column {start.column + 1})"
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return Diagnostic(f"YAML syntax error: {problem}", file=display, line=line,
                       column=column, hint=hint)

@@ -1,0 +1,68 @@
+"""Fixtures: fixture projects copied to a temporary folder, and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bakegen.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECTS = Path(__file__).resolve().parent / "projects"
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def copy_example(dest: Path) -> Path:
+    """Copy the repository's example (matrix.yaml and example/) to `dest`."""
+    shutil.copy2(REPO / "matrix.yaml", dest / "matrix.yaml")
+    shutil.copytree(REPO / "example", dest / "example")
+    if (REPO / "docker-bake.hcl").exists():
+        shutil.copy2(REPO / "docker-bake.hcl", dest / "docker-bake.hcl")
+    return dest / "matrix.yaml"
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A copy of the repository example; returns its matrix.yaml."""
+    return copy_example(tmp_path)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy tests/projects/NAME to a temporary folder; returns its matrix.yaml."""
+
+    def make(name: str) -> Path:
+        dest = tmp_path / name
+        shutil.copytree(PROJECTS / name, dest)
+        return dest / "matrix.yaml"
+
+    return make
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run the bakegen CLI in-process: run(*args, cwd=PATH)."""
+
+    def invoke(*args: str, cwd: Path | None = None) -> Result:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root`, by relative path: to assert nothing changed."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

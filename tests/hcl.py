@@ -1,0 +1,85 @@
+"""Read a generated bake file back with python-hcl2, decoding strings as bake does.
+
+python-hcl2 returns string literals as written (quotes and escapes
+included); `decode` applies HCL's rules: escapes, `$${` and `%%{` for
+literal `${` and `%{`, and `${NAME}` for a variable reference.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from bakegen.plan import Interpolated, Var
+
+_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[nrt"\\])')
+_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def decode(raw: str) -> Interpolated:
+    """Decode one quoted HCL string into literal text and variable references."""
+    assert raw.startswith('"') and raw.endswith('"'), raw
+    body = raw[1:-1]
+    parts: list[str | Var] = []
+    text: list[str] = []
+    i = 0
+    while i < len(body):
+        if body.startswith("$${", i) or body.startswith("%%{", i):
+            text.append(body[i + 1 : i + 3])
+            i += 3
+        elif body.startswith("${", i):
+            end = body.index("}", i)
+            name = body[i + 2 : end]
+            assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name), f"not a plain variable: {name!r}"
+            if text:
+                parts.append("".join(text))
+                text = []
+            parts.append(Var(name))
+            i = end + 1
+        elif body.startswith("%{", i):
+            raise AssertionError(f"template directive in {raw!r}")
+        elif body[i] == "\\":
+            match = _ESCAPE.match(body, i)
+            assert match, f"bad escape in {raw!r}"
+            code = match.group(1)
+            text.append(_SIMPLE.get(code) or chr(int(code[1:], 16)))
+            i = match.end()
+        else:
+            text.append(body[i])
+            i += 1
+    if text:
+        parts.append("".join(text))
+    return tuple(parts)
+
+
+def literal(raw: str) -> str:
+    value = decode(raw)
+    assert all(isinstance(p, str) for p in value), f"unexpected variable in {raw!r}"
+    return "".join(value)  # type: ignore[arg-type]
+
+
+def _value(raw: Any) -> Any:
+    if isinstance(raw, str):
+        return decode(raw)
+    if isinstance(raw, list):
+        return [_value(v) for v in raw]
+    if isinstance(raw, dict):
+        return {literal(k) if k.startswith('"') else k: _value(v) for k, v in raw.items() if k != "__is_block__"}
+    return raw
+
+
+def read_bake(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """{"target": {name: attrs}, "group": {...}, "variable": {...}} with decoded values."""
+    options = hcl2.SerializationOptions(with_comments=False)
+    data = hcl2.loads(path.read_text(encoding="utf-8"), serialization_options=options)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind, blocks in data.items():
+        for block in blocks:
+            for name, attrs in block.items():
+                key = literal(name)
+                assert key not in out.setdefault(kind, {}), f"{kind} {key} defined twice"
+                out[kind][key] = _value(attrs)
+    return out

@@ -1,0 +1,119 @@
+"""The CLI as a user drives it: render, check, validate, list."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import tree
+
+
+def test_render_writes_bake_file_at_project_root(example, run):
+    result = run("render", "-f", str(example))
+    assert result.exit_code == 0, result.stderr
+    root = example.parent
+    assert (root / "docker-bake.hcl").is_file()
+    assert (root / "example/generated/insights/Dockerfile").is_file()
+    assert "file(s) written" in result.stdout
+
+
+def test_second_render_rewrites_nothing(example, run):
+    assert run("render", "-f", str(example)).exit_code == 0
+    root = example.parent
+    stamps = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    before = tree(root)
+    result = run("render", "-f", str(example))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == "0 file(s) written, 10 unchanged"
+    assert tree(root) == before
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == stamps
+
+
+def test_render_then_check_passes(example, run):
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("check", "-f", str(example))
+    assert result.exit_code == 0
+    assert result.stdout == "generated files are current\n"
+
+
+def test_check_detects_stale_file(example, run):
+    assert run("render", "-f", str(example)).exit_code == 0
+    text = example.read_text().replace("--port 8060", "--port 8070")
+    example.write_text(text)
+    before = tree(example.parent)
+    result = run("check", "-f", str(example))
+    assert result.exit_code == 1
+    assert '-CMD ["uvicorn", "orchestrator.main:app", "--host", "0.0.0.0", "--port", "8060"]' in result.stdout
+    assert '+CMD ["uvicorn", "orchestrator.main:app", "--host", "0.0.0.0", "--port", "8070"]' in result.stdout
+    assert "--- a/example/generated/orchestrator/Dockerfile" in result.stdout
+    assert "1 generated file(s) are not current; run `bakegen render`." in result.stderr
+    assert tree(example.parent) == before, "check never writes"
+
+
+def test_check_detects_missing_file(example, run):
+    assert run("render", "-f", str(example)).exit_code == 0
+    (example.parent / "docker-bake.hcl").unlink()
+    result = run("check", "-f", str(example))
+    assert result.exit_code == 1
+    assert "--- /dev/null\n+++ b/docker-bake.hcl" in result.stdout
+
+
+def test_check_detects_hand_edit(example, run):
+    assert run("render", "-f", str(example)).exit_code == 0
+    dockerfile = example.parent / "example/generated/storefront/Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "RUN echo hand-edited\n")
+    result = run("check", "-f", str(example))
+    assert result.exit_code == 1
+    assert "-RUN echo hand-edited" in result.stdout
+    assert run("render", "-f", str(example)).exit_code == 0
+    assert "hand-edited" not in dockerfile.read_text()
+
+
+def test_validate_summarises(example, run):
+    result = run("validate", "-f", str(example))
+    assert result.exit_code == 0
+    assert result.stdout == f"{example} is valid: 10 services, 26 targets\n"
+    assert "reducer/poetry.lock is missing" in result.stderr
+
+
+def test_list_shows_targets(example, run):
+    result = run("list", "-f", str(example))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["TARGET", "SERVICE", "STAGE", "PLATFORMS", "TAGS"]
+    assert lines[1].split() == [
+        "catalog-api-development", "catalog-api", "development", "linux/arm64",
+        "${REGISTRY}/catalog-api:${TAG}-development",
+    ]
+    assert len(lines) == 27
+
+
+@pytest.mark.parametrize("command", [[], ["render"], ["check"], ["validate"], ["list"]])
+def test_help(run, command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: " in result.stdout
+    if command:
+        assert "-f, --file" in result.stdout
+
+
+def test_bug_is_reported_differently_from_user_error(example, run, monkeypatch):
+    import bakegen.pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bakegen.pipeline.render, "render", broken)
+    result = run("render", "-f", str(example))
+    assert result.exit_code == 3
+    assert "internal error; this is a bug" in result.stderr
+
+
+def test_python_dash_m(example):
+    result = subprocess.run([sys.executable, "-m", "bakegen", "validate", "-f", str(example)],
+                            capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "is valid" in result.stdout

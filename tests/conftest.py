@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from bakegen.cli import cli
+
+# Timings are for the benchmark, never for tests: no per-example deadline
+# (python-hcl2 builds its grammar on first use, which a deadline would flag).
+settings.register_profile("bakegen", deadline=None)
+settings.load_profile("bakegen")
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECTS = Path(__file__).resolve().parent / "projects"

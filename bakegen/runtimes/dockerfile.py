@@ -25,8 +25,11 @@ def http_probe(url: str) -> list[str] | None:
 
 
 def stages_of(path: Path) -> list[str]:
-    """Stage names of the Dockerfile at `path`, parsed by BuildKit's own parser."""
-    import dockerfile  # BuildKit's parser via a Go extension; only this runtime needs it
+    """Stage names of the Dockerfile at `path`, parsed by BuildKit's own parser.
+
+    Raises dockerfile.GoParseError for a Dockerfile BuildKit cannot parse.
+    """
+    import dockerfile  # a Go extension; imported only when this runtime is used
 
     names = []
     for command in dockerfile.parse_file(str(path)):
@@ -40,9 +43,11 @@ def stages_of(path: Path) -> list[str]:
 def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
     assert service.dockerfile is not None
     at = ("services", service.name)
+    import dockerfile
+
     try:
         stages = stages_of(project_dir / service.dockerfile)
-    except Exception as exc:  # the parser raises its own error types
+    except (dockerfile.GoParseError, dockerfile.GoIOError, OSError, UnicodeDecodeError) as exc:
         return [Diagnostic(f"cannot parse {service.dockerfile}: {exc}", path=at + ("dockerfile",))]
     errors = []
     for stage, target in service.targets.items():

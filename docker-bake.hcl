@@ -12,6 +12,11 @@ variable "TAG" {
   description = "Version part of image tags."
 }
 
+variable "LOCAL_PLATFORM" {
+  default = false
+  description = "true: build only for this machine's platform (BAKE_LOCAL_PLATFORM), e.g. to --load."
+}
+
 group "default" {
   description = "Every target."
   targets = ["catalog-api-development", "catalog-api-test", "catalog-api-production", "storefront-development", "storefront-test", "storefront-production", "finalize-test", "finalize-production", "insights-development", "insights-test", "insights-production", "portal-development", "portal-test", "portal-production", "portal-web-development", "portal-web-test", "portal-web-production", "portal-scheduler-development", "portal-scheduler-test", "portal-scheduler-production", "orchestrator-development", "orchestrator-production", "reducer-development", "reducer-production", "ledger-development", "ledger-production"]
@@ -107,7 +112,7 @@ target "catalog-api-development" {
   context = "example/services/catalog-api"
   dockerfile = "../../generated/catalog-api/Dockerfile"
   target = "development"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/catalog-api:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
@@ -120,7 +125,7 @@ target "catalog-api-test" {
   context = "example/services/catalog-api"
   dockerfile = "../../generated/catalog-api/Dockerfile"
   target = "test"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/catalog-api:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
@@ -134,7 +139,7 @@ target "catalog-api-production" {
   context = "example/services/catalog-api"
   dockerfile = "../../generated/catalog-api/Dockerfile"
   target = "production"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/catalog-api:${TAG}", "${REGISTRY}/catalog-api:latest"]
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
@@ -147,7 +152,7 @@ target "storefront-development" {
   context = "example/services/storefront"
   dockerfile = "../../generated/storefront/Dockerfile"
   target = "development"
-  platforms = ["linux/amd64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64"]
   tags = ["${REGISTRY}/storefront:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "storefront"
@@ -160,7 +165,7 @@ target "storefront-test" {
   context = "example/services/storefront"
   dockerfile = "../../generated/storefront/Dockerfile"
   target = "test"
-  platforms = ["linux/amd64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64"]
   tags = ["${REGISTRY}/storefront:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "storefront"
@@ -174,7 +179,7 @@ target "storefront-production" {
   context = "example/services/storefront"
   dockerfile = "../../generated/storefront/Dockerfile"
   target = "production"
-  platforms = ["linux/amd64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64"]
   tags = ["${REGISTRY}/storefront:${TAG}", "${REGISTRY}/storefront:latest"]
   labels = {
     "org.opencontainers.image.title" = "storefront"
@@ -187,7 +192,7 @@ target "finalize-test" {
   context = "example/functions/finalize"
   dockerfile = "../../generated/finalize/Dockerfile"
   target = "test"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/finalize:${TAG}-test"]
   contexts = {
     "shared" = "./example/functions/shared"
@@ -205,7 +210,7 @@ target "finalize-production" {
   context = "example/functions/finalize"
   dockerfile = "../../generated/finalize/Dockerfile"
   target = "production"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/finalize:${TAG}", "${REGISTRY}/finalize:latest"]
   contexts = {
     "shared" = "./example/functions/shared"
@@ -222,7 +227,7 @@ target "insights-development" {
   context = "example/services/insights"
   dockerfile = "../../generated/insights/Dockerfile"
   target = "development"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/insights:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "insights"
@@ -235,7 +240,7 @@ target "insights-test" {
   context = "example/services/insights"
   dockerfile = "../../generated/insights/Dockerfile"
   target = "test"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/insights:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "insights"
@@ -249,7 +254,7 @@ target "insights-production" {
   context = "example/services/insights"
   dockerfile = "../../generated/insights/Dockerfile"
   target = "production"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/insights:${TAG}", "${REGISTRY}/insights:latest"]
   labels = {
     "org.opencontainers.image.title" = "insights"
@@ -262,7 +267,7 @@ target "portal-development" {
   context = "example/services/portal"
   dockerfile = "../../generated/portal/Dockerfile"
   target = "development"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "portal"
@@ -275,7 +280,7 @@ target "portal-test" {
   context = "example/services/portal"
   dockerfile = "../../generated/portal/Dockerfile"
   target = "test"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "portal"
@@ -289,7 +294,7 @@ target "portal-production" {
   context = "example/services/portal"
   dockerfile = "../../generated/portal/Dockerfile"
   target = "production"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal:${TAG}", "${REGISTRY}/portal:latest"]
   labels = {
     "org.opencontainers.image.title" = "portal"
@@ -302,7 +307,7 @@ target "portal-web-development" {
   context = "example/generated/portal-web"
   dockerfile = "Dockerfile"
   target = "development"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-web:${TAG}-development"]
   contexts = {
     "image-development" = "target:portal-development"
@@ -318,7 +323,7 @@ target "portal-web-test" {
   context = "example/generated/portal-web"
   dockerfile = "Dockerfile"
   target = "test"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-web:${TAG}-test"]
   contexts = {
     "image-test" = "target:portal-test"
@@ -335,7 +340,7 @@ target "portal-web-production" {
   context = "example/generated/portal-web"
   dockerfile = "Dockerfile"
   target = "production"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-web:${TAG}", "${REGISTRY}/portal-web:latest"]
   contexts = {
     "image-production" = "target:portal-production"
@@ -351,7 +356,7 @@ target "portal-scheduler-development" {
   context = "example/generated/portal-scheduler"
   dockerfile = "Dockerfile"
   target = "development"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-scheduler:${TAG}-development"]
   contexts = {
     "image-development" = "target:portal-development"
@@ -367,7 +372,7 @@ target "portal-scheduler-test" {
   context = "example/generated/portal-scheduler"
   dockerfile = "Dockerfile"
   target = "test"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-scheduler:${TAG}-test"]
   contexts = {
     "image-test" = "target:portal-test"
@@ -384,7 +389,7 @@ target "portal-scheduler-production" {
   context = "example/generated/portal-scheduler"
   dockerfile = "Dockerfile"
   target = "production"
-  platforms = ["linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-scheduler:${TAG}", "${REGISTRY}/portal-scheduler:latest"]
   contexts = {
     "image-production" = "target:portal-production"
@@ -400,7 +405,7 @@ target "orchestrator-development" {
   context = "example/services/orchestrator"
   dockerfile = "../../generated/orchestrator/Dockerfile"
   target = "development"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/orchestrator:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "orchestrator"
@@ -413,7 +418,7 @@ target "orchestrator-production" {
   context = "example/services/orchestrator"
   dockerfile = "../../generated/orchestrator/Dockerfile"
   target = "production"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/orchestrator:${TAG}", "${REGISTRY}/orchestrator:latest"]
   labels = {
     "org.opencontainers.image.title" = "orchestrator"
@@ -426,7 +431,7 @@ target "reducer-development" {
   context = "example/services/reducer"
   dockerfile = "../../generated/reducer/Dockerfile"
   target = "development"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/reducer:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "reducer"
@@ -439,7 +444,7 @@ target "reducer-production" {
   context = "example/services/reducer"
   dockerfile = "../../generated/reducer/Dockerfile"
   target = "production"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/reducer:${TAG}", "${REGISTRY}/reducer:latest"]
   labels = {
     "org.opencontainers.image.title" = "reducer"
@@ -452,7 +457,7 @@ target "ledger-development" {
   context = "example/services/ledger"
   dockerfile = "Dockerfile"
   target = "dev"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/ledger:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "ledger"
@@ -465,7 +470,7 @@ target "ledger-production" {
   context = "example/services/ledger"
   dockerfile = "Dockerfile"
   target = "runtime"
-  platforms = ["linux/amd64", "linux/arm64"]
+  platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/ledger:${TAG}", "${REGISTRY}/ledger:latest"]
   labels = {
     "org.opencontainers.image.title" = "ledger"

@@ -53,6 +53,10 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _warn(warnings: tuple[str, ...]) -> None:
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -111,7 +115,7 @@ def validate(matrix_file: str) -> None:
     plan = build_plan(matrix_file)
     _warn(plan.warnings)
     services = len({t.service for t in plan.targets})
-    click.echo(f"{matrix_file} is valid: {services} services, {len(plan.targets)} targets")
+    click.echo(f"{matrix_file} is valid: {_count(services, 'service')}, {_count(len(plan.targets), 'target')}")
 
 
 @cli.command(name="list")

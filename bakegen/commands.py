@@ -17,6 +17,8 @@ def render_files(matrix_file: str) -> tuple[str, ...]:
             print(f"{status.state:<9} {status.path}")
     changed = sum(s.state != "unchanged" for s in statuses)
     print(f"{changed} file(s) written, {len(statuses) - changed} unchanged")
+    if rendered.plan.allow_reads:
+        print(f"build with: {rendered.plan.bake_command()}")
     return rendered.warnings
 
 

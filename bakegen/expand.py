@@ -24,6 +24,8 @@ from .runtimes.image_of import base_context
 NO_ATTESTATIONS = ("type=provenance,disabled=true", "type=sbom,disabled=true")
 
 DOCKERFILE_NAME = "Dockerfile"
+# Bake variable that narrows every target to the local machine's platform.
+LOCAL_PLATFORM = "LOCAL_PLATFORM"
 
 
 def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
@@ -42,6 +44,7 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
                 template=runtime.template,
                 service=service.name,
                 values=runtime.values(service, resolved, project_dir),
+                dockerignore=(tuple(runtime.IGNORE) + tuple(service.spec.dockerignore)) if runtime.IGNORE else None,
             )
             dockerfiles.append(generated)
         targets.extend(_targets(resolved, service, generated))
@@ -49,6 +52,8 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
     variables = (
         Variable("REGISTRY", m.project.registry, "Registry and namespace that image tags start with."),
         Variable("TAG", m.project.tag, "Version part of image tags."),
+        Variable(LOCAL_PLATFORM, False,
+                 "true: build only for this machine's platform (BAKE_LOCAL_PLATFORM), e.g. to --load."),
     )
     return Plan(
         source=source,
@@ -57,6 +62,7 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         groups=_groups(resolved, targets),
         dockerfiles=tuple(dockerfiles),
         warnings=tuple(warnings),
+        allow_reads=tuple(m.project.allow_outside),
     )
 
 

@@ -32,7 +32,7 @@ def display(value: Interpolated) -> str:
 @dataclass(frozen=True)
 class Variable:
     name: str
-    default: str
+    default: str | bool  # bake infers the variable's type from its default
     description: str
 
 
@@ -73,6 +73,9 @@ class GeneratedDockerfile:
     template: str
     service: str
     values: dict[str, Any]
+    # Patterns of the Dockerfile.dockerignore written next to it, which
+    # BuildKit prefers to the context's own .dockerignore; None: none written.
+    dockerignore: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,12 @@ class Plan:
     groups: tuple[Group, ...]
     dockerfiles: tuple[GeneratedDockerfile, ...]
     warnings: tuple[str, ...] = ()
+    # Folders outside the project that bake must be allowed to read.
+    allow_reads: tuple[str, ...] = ()
+
+    def bake_command(self) -> str:
+        """`docker buildx bake`, with the --allow flags this plan needs."""
+        return " ".join(["docker buildx bake", *(f"--allow fs.read={p}" for p in self.allow_reads)])
 
     def target(self, name: str) -> Target:
         for t in self.targets:

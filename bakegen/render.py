@@ -13,6 +13,7 @@ from .errors import BakegenError, Diagnostic
 from .plan import Plan
 
 BAKE_FILE = "docker-bake.hcl"
+DOCKERIGNORE_TEMPLATE = "dockerignore.j2"
 
 
 def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
@@ -23,8 +24,12 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
         files[dockerfile.path] = _render(env, dockerfile.template, plan.source,
                                          source=plan.source, service=dockerfile.service,
                                          values=dockerfile.values)
+        if dockerfile.dockerignore is not None:
+            files[dockerfile.path + ".dockerignore"] = _render(
+                env, DOCKERIGNORE_TEMPLATE, plan.source, source=plan.source,
+                service=dockerfile.service, patterns=dockerfile.dockerignore)
     files[BAKE_FILE] = _render(env, templating.BAKE_TEMPLATE, plan.source,
-                               source=plan.source, variables=plan.variables,
+                               source=plan.source, variables=plan.variables, bake=plan.bake_command(),
                                groups=plan.groups, targets=plan.targets)
     return files
 

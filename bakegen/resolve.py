@@ -78,6 +78,7 @@ class _Resolver:
         self.m = matrix
         self.dir = project_dir
         self.real_dir = project_dir.resolve()
+        self.allowed = [(entry, (project_dir / entry).resolve()) for entry in matrix.project.allow_outside]
         self.errors: list[Diagnostic] = []
 
     def error(self, path: Path, message: str, hint: str = "") -> None:
@@ -327,9 +328,11 @@ class _Resolver:
         """Normalise a project-relative path and check it exists inside the project."""
         full = self.dir / value
         real = full.resolve()
-        if not (real == self.real_dir or self.real_dir in real.parents):
+        inside = real == self.real_dir or self.real_dir in real.parents
+        if not inside and not any(real == a or a in real.parents for _, a in self.allowed):
             self.error(at, f"'{value}' is outside the project folder",
-                       "docker buildx bake only reads inside its working directory; move it into the project")
+                       "docker buildx bake reads outside its working directory only with --allow "
+                       "fs.read=PATH; move it into the project, or list its folder in project.allow_outside")
             return value
         if must_be == "dir" and not real.is_dir():
             what = "a file, not a folder" if real.exists() else "not found"

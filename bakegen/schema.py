@@ -101,7 +101,22 @@ RelPath = Annotated[str, AfterValidator(_check_relative_path)]
 Text = Annotated[str, BeforeValidator(_scalar_to_str)]
 TagTemplate = Annotated[str, Field(min_length=1), AfterValidator(_check_tag_template)]
 Command = Annotated[list[Text], BeforeValidator(_split_command), Field(min_length=1)]
-ArgName = Annotated[str, Field(pattern=ARG_PATTERN)]
+# BuildKit's build checks (SecretsUsedInArgOrEnv) flag ARG and ENV names made
+# of these words: their values end up in the image and its history.
+_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)")
+_NOT_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
+
+
+def _check_not_secret(name: str) -> str:
+    if _SECRET_WORDS.search(name) and not _NOT_SECRET_WORDS.search(name):
+        raise ValueError(
+            f"'{name}' looks like a secret: build args and environment values are stored in the "
+            "image; pass secrets to the container at run time instead"
+        )
+    return name
+
+
+ArgName = Annotated[str, Field(pattern=ARG_PATTERN), AfterValidator(_check_not_secret)]
 
 
 def _per_platform(value: Any) -> Any:
@@ -173,6 +188,15 @@ class Project(Model):
         "generated",
         description="Folder (relative to matrix.yaml) where generated Dockerfiles go.",
         examples=["generated"],
+    )
+    allow_outside: list[RelPath] = Field(
+        default_factory=list,
+        description=(
+            "Folders outside the project folder that build contexts may read. `docker buildx "
+            "bake` refuses such paths unless run with `--allow fs.read=PATH`; bakegen prints the "
+            "flag and writes it into docker-bake.hcl's header."
+        ),
+        examples=[["../shared-libs"]],
     )
     labels: dict[str, Text] = Field(
         default_factory=dict,
@@ -273,6 +297,18 @@ class PythonOptions(Model):
 
     package_manager: Literal["uv", "pip", "poetry"] = Field(
         "uv", description="How dependencies are installed.", examples=["uv"]
+    )
+    builder: Literal["auto", "cross", "native"] = Field(
+        "auto",
+        description=(
+            "Where dependencies are installed. `cross`: on the build machine's platform, "
+            "downloading wheels built for the target platform (fast, no emulation; every "
+            "dependency needs a wheel for it). `native`: on the target platform, where "
+            "packages without wheels can compile (needs emulation when the build machine's "
+            "platform differs). `auto`: `cross` for each platform the lock file has wheels "
+            "for, `native` for the others; `cross` when there is no lock file to read."
+        ),
+        examples=["auto"],
     )
     poetry_version: str = Field(
         "2.5.1", pattern=r"^\d+(\.\d+){1,2}$", description="Poetry version installed in the builder (poetry only)."
@@ -385,6 +421,14 @@ class Service(Model):
         examples=[{"shared": "libs/shared"}],
     )
     labels: dict[str, Text] = Field(default_factory=dict, description="OCI labels for this service's images.")
+    dockerignore: list[Annotated[str, Field(min_length=1, pattern=r"^[^\n\r]+$")]] = Field(
+        default_factory=list,
+        description=(
+            "Extra patterns for the generated Dockerfile.dockerignore (BuildKit uses it instead of "
+            "the context's .dockerignore), after the runtime's defaults."
+        ),
+        examples=[["data/", "*.csv"]],
+    )
     tags: list[TagTemplate] | None = Field(
         None, description="Tag scheme for this service, instead of the stage's or project's."
     )

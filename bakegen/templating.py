@@ -69,6 +69,13 @@ def hcl_list(values: Sequence[str | Interpolated]) -> str:
     return "[" + ", ".join(hcl_string(v) for v in values) + "]"
 
 
+def hcl_value(value: str | bool) -> str:
+    """A variable default: HCL bool or string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return hcl_string(value)
+
+
 def exec_form(argv: Sequence[str]) -> str:
     """A JSON array for CMD, ENTRYPOINT and HEALTHCHECK (exec form, no shell)."""
     return json.dumps(list(argv), ensure_ascii=False)
@@ -103,6 +110,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
     env.filters.update(
         hcl=hcl_string,
         hcl_list=hcl_list,
+        hcl_value=hcl_value,
         exec_form=exec_form,
         dockerfile_word=dockerfile_word,
     )

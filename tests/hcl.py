@@ -61,8 +61,16 @@ def literal(raw: str) -> str:
     return "".join(value)  # type: ignore[arg-type]
 
 
+LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[BAKE_LOCAL_PLATFORM\] : \[(.*)\]\}$")
+
+
 def _value(raw: Any) -> Any:
     if isinstance(raw, str):
+        local = LOCAL.match(raw)
+        if local:
+            # platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : [...]
+            items = re.findall(r'"(?:[^"\\]|\\.)*"', local.group(1))
+            return {"local": "BAKE_LOCAL_PLATFORM", "platforms": [decode(i) for i in items]}
         return decode(raw)
     if isinstance(raw, list):
         return [_value(v) for v in raw]

@@ -40,7 +40,7 @@ def test_bake_file_matches_plan(example, run):
     bake = read_bake(example.parent / "docker-bake.hcl")
 
     assert {name: v["default"] for name, v in bake["variable"].items()} == {
-        v.name: (v.default,) for v in plan.variables
+        v.name: v.default if isinstance(v.default, bool) else (v.default,) for v in plan.variables
     }
     assert {name: g["targets"] for name, g in bake["group"].items()} == {
         g.name: [(t,) for t in g.targets] for g in plan.groups
@@ -51,7 +51,7 @@ def test_bake_file_matches_plan(example, run):
         assert got["context"] == (t.context,)
         assert got["dockerfile"] == (t.dockerfile,)
         assert got["target"] == (t.target,)
-        assert got["platforms"] == [(p,) for p in t.platforms]
+        assert got["platforms"] == {"local": "BAKE_LOCAL_PLATFORM", "platforms": [(p,) for p in t.platforms]}
         assert got["tags"] == list(t.tags)
         assert got.get("args", {}) == {k: (v,) for k, v in t.args.items()}
         assert got.get("contexts", {}) == {k: (v,) for k, v in t.contexts.items()}

@@ -32,6 +32,9 @@ class Runtime(Protocol):
 
     def warnings(self, service: ResolvedService, project_dir: Path) -> list[str]: ...
 
+    # Default .dockerignore patterns of this runtime's build contexts.
+    IGNORE: tuple[str, ...]
+
 
 def get(name: str) -> Runtime:
     from . import dockerfile, go, image_of, python

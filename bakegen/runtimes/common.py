@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
+from . import wheels
 
 if TYPE_CHECKING:
     from ..resolve import ResolvedService

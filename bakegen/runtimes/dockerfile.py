@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 name = "dockerfile"
 template = None
 
+# The user's Dockerfile keeps the user's own .dockerignore.
+IGNORE: tuple[str, ...] = ()
+
 
 def default_base() -> BaseImages:  # pragma: no cover - a user Dockerfile names its own images
     raise NotImplementedError

@@ -16,6 +16,10 @@ name = "go"
 template = "go.Dockerfile.j2"
 STAGES = ("builder", "development", "test", "production")
 
+# Never sent to the builder: VCS data, build output, secrets.
+IGNORE = (".git", "bin", "dist", "*.test", "*.out", "vendor/**/testdata", ".env", ".env.*", "Dockerfile*",
+          ".dockerignore")
+
 
 def default_base() -> BaseImages:
     return BaseImages(build="go", run="static")

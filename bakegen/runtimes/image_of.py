@@ -25,6 +25,9 @@ def base_context(target: str) -> str:
     """Name of the named context that carries the shared image for Dockerfile stage `target`."""
     return f"image-{target}"
 
+# The thin Dockerfile copies nothing from its context.
+IGNORE: tuple[str, ...] = ()
+
 
 def default_base() -> BaseImages:  # pragma: no cover - never builds from a base image
     raise NotImplementedError

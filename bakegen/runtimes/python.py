@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
 from ..schema import BaseImages, Matrix, PythonOptions
-from . import common
+from . import common, wheels
 
 if TYPE_CHECKING:
     from ..resolve import Resolved, ResolvedService
@@ -26,6 +26,12 @@ DEPENDENCY_FILES = {
 }
 
 DEV_REQUIREMENTS = ("requirements-dev.txt", "dev-requirements.txt")
+# poetry-plugin-export, which gives Poetry 2 its `export` command.
+POETRY_EXPORT_VERSION = "1.10.1"
+
+# Never sent to the builder: VCS data, local environments, caches, secrets.
+IGNORE = (".git", ".venv", "venv", "**/__pycache__", "**/*.py[cod]", ".pytest_cache", ".mypy_cache",
+          ".ruff_cache", "*.egg-info", "dist", "build", ".env", ".env.*", "Dockerfile*", ".dockerignore")
 
 
 def default_base() -> BaseImages:
@@ -75,22 +81,59 @@ def http_probe(url: str) -> list[str] | None:
             f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=4).status < 400 else 1)"]
 
 
+def modes(service: ResolvedService, project_dir: Path) -> dict[str, str]:
+    """Per platform, where dependencies install: "cross" (build platform) or "native"."""
+    opts = options(service)
+    out = {}
+    missing = None
+    if opts.builder == "auto":
+        lock = DEPENDENCY_FILES[opts.package_manager][0]
+        missing = wheels.missing_wheels(project_dir / service.context / lock, service.platforms)
+    for platform in service.platforms:
+        if not wheels.cross_installable(platform) or opts.builder == "native":
+            out[platform] = "native"
+        elif opts.builder == "cross" or missing is None:
+            out[platform] = "cross"
+        else:
+            out[platform] = "native" if missing[platform] else "cross"
+    return out
+
+
 def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
     opts = options(service)
-    port = service.spec.port
     manager = opts.package_manager
     lock = DEPENDENCY_FILES[manager][0]
+    by_platform = modes(service, project_dir)
+    uv = manager == "uv"
+    if manager == "pip":
+        requirements = "requirements.txt"
+        dev_requirements = next(
+            (f for f in DEV_REQUIREMENTS if (project_dir / service.context / f).is_file()), None)
+    else:
+        requirements, dev_requirements = "main.txt", "dev.txt"
     return {
         **common.shared_values(service),
         "base_build": service.base_build,
         "base_run": service.base_run,
         "uv_image": resolved.matrix.images.get("uv"),
         "poetry_version": opts.poetry_version,
+        "poetry_export_version": POETRY_EXPORT_VERSION,
         "package_manager": manager,
         "locked": (project_dir / service.context / lock).is_file(),
-        "dev_requirements": next(
-            (f for f in DEV_REQUIREMENTS if (project_dir / service.context / f).is_file()), None),
+        "requirements": requirements,
+        "dev_requirements": dev_requirements,
+        "modes": sorted(set(by_platform.values())),
+        "platforms": [
+            {
+                "target_platform": wheels.normalise(p),
+                "slug": common.platform_slug(p),
+                "mode": mode,
+                "wheel_tag": (wheels.uv_platform(p) if uv else wheels.pip_platform(p))
+                if wheels.cross_installable(p) else None,
+            }
+            for p, mode in by_platform.items()
+        ],
         "test_command": list(opts.test_command),
         "dev_command": list(opts.dev_command or service.spec.command or []),
-        "healthcheck": common.healthcheck(service, port, http_probe),
+        "healthcheck": common.healthcheck(service, service.spec.port, http_probe),
     }

@@ -1,0 +1,2 @@
+def test_imports():
+    import checkout_fn  # noqa: F401

@@ -1,0 +1,5 @@
+from reducer.main import health
+
+
+def test_health() -> None:
+    assert health() == {"status": "ok"}

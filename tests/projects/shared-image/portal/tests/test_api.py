@@ -1,0 +1,5 @@
+from portal.api import health
+
+
+def test_health() -> None:
+    assert health() == {"status": "ok"}

@@ -1,0 +1,2 @@
+def test_imports():
+    import cli_tool  # noqa: F401

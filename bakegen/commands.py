@@ -7,16 +7,19 @@ from .plan import Plan, display
 from .write import FileStatus, compare, write
 
 
-def render_files(matrix_file: str) -> tuple[str, ...]:
+def render_files(matrix_file: str, force: bool = False) -> tuple[str, ...]:
     """Render and write; return the warnings to show."""
     rendered = render_project(matrix_file)
     statuses = compare(rendered.project_dir, rendered.files)
-    write(rendered.project_dir, statuses)
+    write(rendered.project_dir, statuses, force=force)
     for status in statuses:
-        if status.state != "unchanged":
+        if status.changed:
             print(f"{status.state:<9} {status.path}")
-    changed = sum(s.state != "unchanged" for s in statuses)
-    print(f"{changed} file(s) written, {len(statuses) - changed} unchanged")
+    written = sum(s.state in ("create", "update") for s in statuses)
+    deleted = sum(s.state == "delete" for s in statuses)
+    unchanged = sum(s.state == "unchanged" for s in statuses)
+    summary = f"{written} file(s) written, {unchanged} unchanged"
+    print(summary + (f", {deleted} deleted" if deleted else ""))
     if rendered.plan.allow_reads:
         print(f"build with: {rendered.plan.bake_command()}")
     return rendered.warnings
@@ -26,7 +29,7 @@ def check_files(matrix_file: str) -> tuple[tuple[str, ...], list[FileStatus]]:
     """Render in memory; return the warnings and the files that differ from disk."""
     rendered = render_project(matrix_file)
     statuses = compare(rendered.project_dir, rendered.files)
-    return rendered.warnings, [s for s in statuses if s.state != "unchanged"]
+    return rendered.warnings, [s for s in statuses if s.changed]
 
 
 def target_table(plan: Plan) -> str:

@@ -11,6 +11,7 @@ import jinja2
 from . import templating
 from .errors import BakegenError, Diagnostic
 from .plan import Plan
+from .write import MANIFEST, manifest_text
 
 BAKE_FILE = "docker-bake.hcl"
 DOCKERIGNORE_TEMPLATE = "dockerignore.j2"
@@ -31,6 +32,7 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
     files[BAKE_FILE] = _render(env, templating.BAKE_TEMPLATE, plan.source,
                                source=plan.source, variables=plan.variables, bake=plan.bake_command(),
                                groups=plan.groups, targets=plan.targets)
+    files[MANIFEST] = manifest_text(plan.source, list(files))
     return files
 
 

@@ -12,6 +12,16 @@ variable "TAG" {
   description = "Version part of image tags."
 }
 
+variable "REVISION" {
+  default = ""
+  description = "Source revision for the org.opencontainers.image.revision label, e.g. a git SHA."
+}
+
+variable "CREATED" {
+  default = ""
+  description = "Build time for the org.opencontainers.image.created label (RFC 3339)."
+}
+
 variable "LOCAL_PLATFORM" {
   default = false
   description = "true: build only for this machine's platform (BAKE_LOCAL_PLATFORM), e.g. to --load."
@@ -116,6 +126,9 @@ target "catalog-api-development" {
   tags = ["${REGISTRY}/catalog-api:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -129,6 +142,9 @@ target "catalog-api-test" {
   tags = ["${REGISTRY}/catalog-api:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   output = ["type=cacheonly"]
@@ -143,6 +159,9 @@ target "catalog-api-production" {
   tags = ["${REGISTRY}/catalog-api:${TAG}", "${REGISTRY}/catalog-api:latest"]
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -156,6 +175,9 @@ target "storefront-development" {
   tags = ["${REGISTRY}/storefront:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "storefront"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -169,6 +191,9 @@ target "storefront-test" {
   tags = ["${REGISTRY}/storefront:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "storefront"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   output = ["type=cacheonly"]
@@ -183,6 +208,9 @@ target "storefront-production" {
   tags = ["${REGISTRY}/storefront:${TAG}", "${REGISTRY}/storefront:latest"]
   labels = {
     "org.opencontainers.image.title" = "storefront"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -199,6 +227,9 @@ target "finalize-test" {
   }
   labels = {
     "org.opencontainers.image.title" = "finalize"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   attest = ["type=provenance,disabled=true", "type=sbom,disabled=true"]
@@ -217,6 +248,9 @@ target "finalize-production" {
   }
   labels = {
     "org.opencontainers.image.title" = "finalize"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   attest = ["type=provenance,disabled=true", "type=sbom,disabled=true"]
@@ -231,6 +265,9 @@ target "insights-development" {
   tags = ["${REGISTRY}/insights:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "insights"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -244,6 +281,9 @@ target "insights-test" {
   tags = ["${REGISTRY}/insights:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "insights"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   output = ["type=cacheonly"]
@@ -258,6 +298,9 @@ target "insights-production" {
   tags = ["${REGISTRY}/insights:${TAG}", "${REGISTRY}/insights:latest"]
   labels = {
     "org.opencontainers.image.title" = "insights"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -271,6 +314,9 @@ target "portal-development" {
   tags = ["${REGISTRY}/portal:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "portal"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -284,6 +330,9 @@ target "portal-test" {
   tags = ["${REGISTRY}/portal:${TAG}-test"]
   labels = {
     "org.opencontainers.image.title" = "portal"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   output = ["type=cacheonly"]
@@ -298,6 +347,9 @@ target "portal-production" {
   tags = ["${REGISTRY}/portal:${TAG}", "${REGISTRY}/portal:latest"]
   labels = {
     "org.opencontainers.image.title" = "portal"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -314,6 +366,9 @@ target "portal-web-development" {
   }
   labels = {
     "org.opencontainers.image.title" = "portal-web"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -330,6 +385,9 @@ target "portal-web-test" {
   }
   labels = {
     "org.opencontainers.image.title" = "portal-web"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   output = ["type=cacheonly"]
@@ -347,6 +405,9 @@ target "portal-web-production" {
   }
   labels = {
     "org.opencontainers.image.title" = "portal-web"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -363,6 +424,9 @@ target "portal-scheduler-development" {
   }
   labels = {
     "org.opencontainers.image.title" = "portal-scheduler"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -379,6 +443,9 @@ target "portal-scheduler-test" {
   }
   labels = {
     "org.opencontainers.image.title" = "portal-scheduler"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   output = ["type=cacheonly"]
@@ -396,6 +463,9 @@ target "portal-scheduler-production" {
   }
   labels = {
     "org.opencontainers.image.title" = "portal-scheduler"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -409,6 +479,9 @@ target "orchestrator-development" {
   tags = ["${REGISTRY}/orchestrator:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "orchestrator"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -422,6 +495,9 @@ target "orchestrator-production" {
   tags = ["${REGISTRY}/orchestrator:${TAG}", "${REGISTRY}/orchestrator:latest"]
   labels = {
     "org.opencontainers.image.title" = "orchestrator"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -435,6 +511,9 @@ target "reducer-development" {
   tags = ["${REGISTRY}/reducer:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "reducer"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -448,6 +527,9 @@ target "reducer-production" {
   tags = ["${REGISTRY}/reducer:${TAG}", "${REGISTRY}/reducer:latest"]
   labels = {
     "org.opencontainers.image.title" = "reducer"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -461,6 +543,9 @@ target "ledger-development" {
   tags = ["${REGISTRY}/ledger:${TAG}-development"]
   labels = {
     "org.opencontainers.image.title" = "ledger"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }
@@ -474,6 +559,9 @@ target "ledger-production" {
   tags = ["${REGISTRY}/ledger:${TAG}", "${REGISTRY}/ledger:latest"]
   labels = {
     "org.opencontainers.image.title" = "ledger"
+    "org.opencontainers.image.version" = "${TAG}"
+    "org.opencontainers.image.revision" = "${REVISION}"
+    "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
 }

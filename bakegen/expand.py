@@ -37,6 +37,8 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
     for service in resolved.services:
         runtime = runtimes.get("image_of" if service.root != service.name else service.runtime)
         warnings.extend(runtime.warnings(service, project_dir))
+        if service.spec.run_as_root:
+            warnings.append(f"service '{service.name}': production images run as root (run_as_root: true)")
         generated = None
         if runtime.template is not None:
             generated = GeneratedDockerfile(
@@ -52,6 +54,8 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
     variables = (
         Variable("REGISTRY", m.project.registry, "Registry and namespace that image tags start with."),
         Variable("TAG", m.project.tag, "Version part of image tags."),
+        Variable("REVISION", "", "Source revision for the org.opencontainers.image.revision label, e.g. a git SHA."),
+        Variable("CREATED", "", "Build time for the org.opencontainers.image.created label (RFC 3339)."),
         Variable(LOCAL_PLATFORM, False,
                  "true: build only for this machine's platform (BAKE_LOCAL_PLATFORM), e.g. to --load."),
     )
@@ -87,9 +91,18 @@ def _targets(resolved: Resolved, service: ResolvedService,
             args.update({bake_arg_name(name, slug): value for name, value in values.items()})
     labels: dict[str, Interpolated] = {
         "org.opencontainers.image.title": (service.name,),
-        **{k: (v,) for k, v in m.project.labels.items()},
-        **{k: (v,) for k, v in service.spec.labels.items()},
+        "org.opencontainers.image.version": (Var("TAG"),),
+        "org.opencontainers.image.revision": (Var("REVISION"),),
+        "org.opencontainers.image.created": (Var("CREATED"),),
     }
+    if m.project.source:
+        labels["org.opencontainers.image.source"] = (m.project.source,)
+    labels.update({k: (v,) for k, v in m.project.labels.items()})
+    labels.update({k: (v,) for k, v in service.spec.labels.items()})
+    secrets = tuple(
+        f"id={sid},env={secret.env}" if secret.env else f"id={sid},src={secret.file}"
+        for sid, secret in service.spec.secrets.items()
+    )
 
     out = []
     for stage in service.stages:
@@ -115,6 +128,7 @@ def _targets(resolved: Resolved, service: ResolvedService,
             labels=labels,
             attest=NO_ATTESTATIONS if service.single_manifest else (),
             output=tuple(stage_spec.output or ()),
+            secret=secrets,
             push=stage_spec.push,
             deploy=service.deploy,
         ))

@@ -18,10 +18,13 @@ from . import schema
 from .errors import BakegenError, Diagnostic, Path
 from .source import Document
 
+# What a value matching each pattern is, and how to write one.
 PATTERN_MEANINGS = {
-    schema.NAME_PATTERN: "letters, digits, '.', '_' and '-', starting with a letter or digit",
-    schema.STAGE_PATTERN: "lowercase letters, digits, '.', '_' and '-', starting with a letter",
-    schema.ARG_PATTERN: "letters, digits and '_', not starting with a digit",
+    schema.NAME_PATTERN: ("a valid name", "letters, digits, '.', '_' and '-', starting with a letter or digit"),
+    schema.STAGE_PATTERN: ("a valid name", "lowercase letters, digits, '.', '_' and '-', starting with a letter"),
+    schema.ARG_PATTERN: ("a valid name", "letters, digits and '_', not starting with a digit"),
+    r"^[a-z0-9][a-z0-9._:/-]*$": ("a valid registry", "lowercase letters, digits, '.', '_', ':', '/' and '-'"),
+    r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$": ("an image reference", "e.g. python:3.12-slim or name@sha256:..."),
 }
 
 
@@ -72,9 +75,10 @@ def _diagnostic(error: Any, doc: Document) -> Diagnostic:
         path = path[:-1]
         is_key = True
     elif kind == "string_pattern_mismatch":
-        meaning = PATTERN_MEANINGS.get(error["ctx"]["pattern"])
-        if meaning:
-            message = f"'{error['input']}' is not a valid name: use {meaning}"
+        known = PATTERN_MEANINGS.get(error["ctx"]["pattern"])
+        if known:
+            what, how = known
+            message = f"'{error['input']}' is not {what}: use {how}"
     elif kind in {"dict_type", "model_type"}:
         message = f"expected a mapping, not a {_kind(error['input'])}"
     elif kind == "list_type":

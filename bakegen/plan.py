@@ -54,6 +54,7 @@ class Target:
     labels: dict[str, Interpolated] = field(default_factory=dict)
     attest: tuple[str, ...] = ()
     output: tuple[str, ...] = ()
+    secret: tuple[str, ...] = ()  # bake `secret` entries: id=ID,env=VAR or id=ID,src=PATH
     push: bool = False
     deploy: str | None = None
 

@@ -58,6 +58,7 @@ def bake_name(*parts: str) -> str:
 def resolve(matrix: schema.Matrix, project_dir: FsPath) -> Resolved:
     """Resolve `matrix`; raise BakegenError listing every problem found."""
     r = _Resolver(matrix, project_dir)
+    r.check_images()
     services = tuple(r.service(name, spec) for name, spec in matrix.services.items())
     r.check_names(services)
     if r.errors:
@@ -83,6 +84,15 @@ class _Resolver:
 
     def error(self, path: Path, message: str, hint: str = "") -> None:
         self.errors.append(Diagnostic(message, path=path, hint=hint))
+
+    def check_images(self) -> None:
+        if not self.m.project.require_digests:
+            return
+        for name, ref in self.m.images.items():
+            if "@sha256:" not in ref:
+                self.error(("images", name), f"image '{ref}' is not pinned by digest (project.require_digests)",
+                           f"write it as {ref.split('@')[0]}@sha256:<digest>; "
+                           "`docker buildx imagetools inspect` shows the digest")
 
     # -- one service -------------------------------------------------------
 
@@ -114,6 +124,8 @@ class _Resolver:
             base_build, base_run = self.base_images(name, spec, runtime)
         if spec.healthcheck:
             self.check_healthcheck(name, spec)
+        for secret_id, secret in spec.secrets.items():
+            self.check_secret(name, secret_id, secret)
 
         targets = {stage: self.m.stages[stage].target or stage for stage in stages}
         targets.update({k: v for k, v in spec.targets.items() if k in targets})
@@ -193,9 +205,16 @@ class _Resolver:
         for key in ("context", "dockerfile", "base", "python", "go"):
             if getattr(spec, key):
                 self.error(at + (key,), f"`{key}` has no effect with `image_of`; set it on '{spec.image_of}'")
-        for key in ("args", "contexts", "targets"):
+        for key in ("args", "contexts", "targets", "secrets"):
             if getattr(spec, key):
                 self.error(at + (key,), f"`{key}` has no effect with `image_of`; the image is built by '{spec.image_of}'")
+
+    def check_secret(self, name: str, secret_id: str, secret: schema.Secret) -> None:
+        at: Path = ("services", name, "secrets", secret_id)
+        if (secret.env is None) == (secret.file is None):
+            self.error(at, f"secret '{secret_id}' needs exactly one of `env` or `file`")
+        elif secret.target is not None and secret.file is None:
+            self.error(at + ("target",), "`target` is where a secret file is mounted; it needs `file`")
 
     def check_healthcheck(self, name: str, spec: schema.Service) -> None:
         at: Path = ("services", name, "healthcheck")
@@ -298,7 +317,7 @@ class _Resolver:
         refs: list[str | None] = []
         for role, key in (("build", base.build), ("run", base.run)):
             image = self.m.images.get(key)
-            if image is None:
+            if image is None and not (role == "run" and key == base.build):  # one message per name
                 # `base: python` short form has no build/run keys; locating
                 # falls back to the `base` value itself.
                 path = at + ("base", role) if spec.base else at + ("runtime",)

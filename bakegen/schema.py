@@ -71,6 +71,10 @@ def _check_tag_template(value: str) -> str:
         if name not in TAG_PLACEHOLDERS:
             allowed = ", ".join("{" + p + "}" for p in TAG_PLACEHOLDERS)
             raise ValueError(f"unknown placeholder '{{{name}}}' in tag '{value}'; use {allowed}")
+    literal = re.sub(r"\{[a-z]+\}", "", value)
+    bad = sorted(set(re.sub(r"[A-Za-z0-9._/:-]", "", literal)))
+    if bad:
+        raise ValueError(f"tag '{value}' has characters an image reference cannot have: {' '.join(map(repr, bad))}")
     return value
 
 
@@ -81,6 +85,16 @@ def _scalar_to_str(value: Any) -> Any:
         raise ValueError("a YAML boolean is not a string here; quote it, e.g. \"true\"")
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, str) and "\x00" in value:
+        # No process argument, environment value or build arg can hold one.
+        raise ValueError("contains a NUL character, which no build or container can carry")
+    return value
+
+
+def _one_line(value: Any) -> Any:
+    values = value.values() if isinstance(value, dict) else [value]
+    if any("\n" in v or "\r" in v for v in values):
+        raise ValueError("an environment value cannot contain line breaks (ENV holds one line)")
     return value
 
 
@@ -140,6 +154,8 @@ def _per_platform(value: Any) -> Any:
 
 
 PerPlatform = Annotated[str | dict[str, str], BeforeValidator(_per_platform)]
+EnvValue = Annotated[PerPlatform, AfterValidator(_one_line)]
+ImageRef = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")]
 
 
 def _none_is_empty(value: Any) -> Any:
@@ -157,6 +173,7 @@ class Project(Model):
     name: Name = Field(description="Project name; used in OCI labels.", examples=["shop"])
     registry: str = Field(
         min_length=1,
+        pattern=r"^[a-z0-9][a-z0-9._:/-]*$",
         description=(
             "Registry and namespace images are pushed to. Becomes the default of the bake "
             "variable REGISTRY, so CI can push elsewhere without re-rendering."
@@ -188,6 +205,20 @@ class Project(Model):
         "generated",
         description="Folder (relative to matrix.yaml) where generated Dockerfiles go.",
         examples=["generated"],
+    )
+    source: str | None = Field(
+        None,
+        pattern=r"^[^\s\x00]+$",
+        description="URL of the source repository: the OCI label org.opencontainers.image.source.",
+        examples=["https://github.com/example/shop"],
+    )
+    require_digests: bool = Field(
+        False,
+        description=(
+            "Policy: every entry of `images` must be pinned by digest (`name@sha256:...`), so a "
+            "base image cannot change under the same tag."
+        ),
+        examples=[True],
     )
     allow_outside: list[RelPath] = Field(
         default_factory=list,
@@ -276,6 +307,29 @@ class HealthCheck(Model):
     timeout: str = Field("5s", pattern=r"^\d+(ms|s|m|h)$", description="Time one check may take.")
     start_period: str = Field("10s", pattern=r"^\d+(ms|s|m|h)$", description="Grace time after start.")
     retries: int = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.")
+
+
+class Secret(Model):
+    """A build secret: reaches build steps as a secret mount, never as ARG or ENV."""
+
+    env: Annotated[str, Field(pattern=ARG_PATTERN)] | None = Field(
+        None,
+        description=(
+            "Read from this environment variable of the build machine; the dependency and "
+            "compile steps see it under the same name."
+        ),
+        examples=["UV_INDEX_PRIVATE_PASSWORD"],
+    )
+    file: Annotated[str, Field(min_length=1, pattern=r"^[^\x00\n\r]+$")] | None = Field(
+        None,
+        description="Read from this file of the build machine (absolute, or relative to matrix.yaml).",
+        examples=["secrets/netrc"],
+    )
+    target: Annotated[str, Field(pattern=r"^/[^\x00\n\r,]*$")] | None = Field(
+        None,
+        description="With `file`: where the build steps find it (default /run/secrets/ID).",
+        examples=["/root/.netrc"],
+    )
 
 
 class BaseImages(Model):
@@ -407,7 +461,7 @@ class Service(Model):
         ),
         examples=[{"APP_VERSION": "1.4.2", "WORKERS": {"linux/amd64": "4", "linux/arm64": "2"}}],
     )
-    env: dict[ArgName, PerPlatform] = Field(
+    env: dict[ArgName, EnvValue] = Field(
         default_factory=dict,
         description="Environment of the running container; a value may differ per platform like `args`.",
         examples=[{"LOG_LEVEL": "info"}],
@@ -421,6 +475,22 @@ class Service(Model):
         examples=[{"shared": "libs/shared"}],
     )
     labels: dict[str, Text] = Field(default_factory=dict, description="OCI labels for this service's images.")
+    secrets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], Secret] = Field(
+        default_factory=dict,
+        description=(
+            "Build secrets by id, e.g. credentials of a private package index. They reach the "
+            "build only as `RUN --mount=type=secret` and bake `secret` entries, never as ARG or "
+            "ENV, so they are not stored in the image."
+        ),
+        examples=[{"pypi-token": {"env": "UV_INDEX_PRIVATE_PASSWORD"}}],
+    )
+    run_as_root: bool = Field(
+        False,
+        description=(
+            "Let production images run as root. Off: generated images run as 10001:10001, and a "
+            "`runtime: dockerfile` service whose pushed stages end as root is an error."
+        ),
+    )
     dockerignore: list[Annotated[str, Field(min_length=1, pattern=r"^[^\n\r]+$")]] = Field(
         default_factory=list,
         description=(
@@ -445,7 +515,7 @@ class Matrix(Model):
 
     version: Literal[1] = Field(description="Format version of this file. Currently 1.", examples=[1])
     project: Project = Field(description="Settings shared by every service.")
-    images: dict[Name, Annotated[str, Field(min_length=1, pattern=r"^\S+$")]] = Field(
+    images: dict[Name, ImageRef] = Field(
         default_factory=dict,
         description=(
             "Base images, named once: pin or override an image in one place. "

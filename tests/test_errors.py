@@ -81,3 +81,38 @@ def test_errors_are_reported_in_file_order(tmp_path, run):
     located = [line for line in lines if line.startswith("matrix.yaml:")]
     positions = [tuple(int(n) for n in line.split(":")[1:3]) for line in located]
     assert positions == sorted(positions) and len(positions) == 2
+
+
+def test_unreadable_file(tmp_path, run, monkeypatch):
+    (tmp_path / "matrix.yaml").write_text("version: 1\n")
+    real = Path.read_bytes
+
+    def denied(self):
+        if self.name == "matrix.yaml":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    # Tests may run as root, who can read anything: simulate the denial.
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    result = run("validate", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "matrix.yaml: cannot read the file: Permission denied\n"
+        "  hint: check the file's permissions\n"
+    )
+
+
+def test_thousands_of_errors_are_capped(tmp_path, run):
+    lines = ["version: 1", "project: {name: big, registry: r.example.com/big}",
+             "images: {python: 'python:3.12-slim', uv: 'ghcr.io/astral-sh/uv:0.13.9'}",
+             "stages: {production: {}}", "services:"]
+    for i in range(3000):
+        lines.append(f"  svc{i}: {{runtime: python, context: svc, colour: blue}}")
+    (tmp_path / "matrix.yaml").write_text("\n".join(lines) + "\n")
+    result = run("validate", cwd=tmp_path)
+    assert result.exit_code == 2
+    out = result.stderr.splitlines()
+    located = [line for line in out if line.startswith("matrix.yaml:")]
+    assert len(located) == 100
+    assert located[0] == "matrix.yaml:6:41: unknown key 'colour'"
+    assert out[-1] == "... and 2900 more errors (showing the first 100)"

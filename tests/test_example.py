@@ -40,7 +40,8 @@ def test_bake_file_matches_plan(example, run):
     bake = read_bake(example.parent / "docker-bake.hcl")
 
     assert {name: v["default"] for name, v in bake["variable"].items()} == {
-        v.name: v.default if isinstance(v.default, bool) else (v.default,) for v in plan.variables
+        v.name: v.default if isinstance(v.default, bool) else ((v.default,) if v.default else ())
+        for v in plan.variables
     }
     assert {name: g["targets"] for name, g in bake["group"].items()} == {
         g.name: [(t,) for t in g.targets] for g in plan.groups

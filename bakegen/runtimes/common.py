@@ -87,6 +87,17 @@ def shared_values(service: ResolvedService) -> dict[str, Any]:
         # path dependencies in pyproject.toml) resolve as they do on disk.
         "workdir": "/src" if service.context in ("", ".") else f"/src/{service.context}",
         "context_paths": {k: f"/src/{v}" for k, v in sorted(service.contexts.items())},
+        "platforms": [
+            {"target_platform": wheels.normalise(p), "slug": platform_slug(p), "mode": None, "wheel_tag": None}
+            for p in service.platforms
+        ],
+        # Secret mounts for the steps that resolve, download and compile.
+        "secret_mounts": "".join(
+            f" --mount=type=secret,id={sid},env={secret.env}" if secret.env
+            else f" --mount=type=secret,id={sid},target={secret.target or '/run/secrets/' + sid}"
+            for sid, secret in service.spec.secrets.items()
+        ),
+        "run_as_root": service.spec.run_as_root,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,10 @@ from bakegen.cli import cli
 
 # Timings are for the benchmark, never for tests: no per-example deadline
 # (python-hcl2 builds its grammar on first use, which a deadline would flag).
-settings.register_profile("bakegen", deadline=None)
+# CI (CI=true) is derandomized so a run is reproducible; locally each run
+# explores new examples. `pytest --hypothesis-profile=soak` runs many more.
+settings.register_profile("bakegen", deadline=None, derandomize=bool(os.environ.get("CI")))
+settings.register_profile("soak", deadline=None, max_examples=2000)
 settings.load_profile("bakegen")
 
 REPO = Path(__file__).resolve().parent.parent

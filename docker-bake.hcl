@@ -131,6 +131,8 @@ target "catalog-api-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/catalog-api:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/catalog-api:cache-development,mode=max"]
 }
 
 target "catalog-api-test" {
@@ -147,6 +149,8 @@ target "catalog-api-test" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/catalog-api:cache-test"]
+  cache-to = ["type=registry,ref=${REGISTRY}/catalog-api:cache-test,mode=max"]
   output = ["type=cacheonly"]
 }
 
@@ -164,6 +168,8 @@ target "catalog-api-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/catalog-api:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/catalog-api:cache-production,mode=max"]
 }
 
 target "storefront-development" {
@@ -180,6 +186,8 @@ target "storefront-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/storefront:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/storefront:cache-development,mode=max"]
 }
 
 target "storefront-test" {
@@ -196,6 +204,8 @@ target "storefront-test" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/storefront:cache-test"]
+  cache-to = ["type=registry,ref=${REGISTRY}/storefront:cache-test,mode=max"]
   output = ["type=cacheonly"]
 }
 
@@ -213,6 +223,8 @@ target "storefront-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/storefront:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/storefront:cache-production,mode=max"]
 }
 
 target "finalize-test" {
@@ -233,6 +245,8 @@ target "finalize-test" {
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   attest = ["type=provenance,disabled=true", "type=sbom,disabled=true"]
+  cache-from = ["type=registry,ref=${REGISTRY}/finalize:cache-test"]
+  cache-to = ["type=registry,ref=${REGISTRY}/finalize:cache-test,mode=max"]
   output = ["type=cacheonly"]
 }
 
@@ -254,6 +268,8 @@ target "finalize-production" {
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
   attest = ["type=provenance,disabled=true", "type=sbom,disabled=true"]
+  cache-from = ["type=registry,ref=${REGISTRY}/finalize:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/finalize:cache-production,mode=max"]
 }
 
 target "insights-development" {
@@ -270,6 +286,8 @@ target "insights-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/insights:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/insights:cache-development,mode=max"]
 }
 
 target "insights-test" {
@@ -286,6 +304,8 @@ target "insights-test" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/insights:cache-test"]
+  cache-to = ["type=registry,ref=${REGISTRY}/insights:cache-test,mode=max"]
   output = ["type=cacheonly"]
 }
 
@@ -303,6 +323,8 @@ target "insights-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/insights:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/insights:cache-production,mode=max"]
 }
 
 target "portal-development" {
@@ -319,6 +341,8 @@ target "portal-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal:cache-development,mode=max"]
 }
 
 target "portal-test" {
@@ -335,6 +359,8 @@ target "portal-test" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal:cache-test"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal:cache-test,mode=max"]
   output = ["type=cacheonly"]
 }
 
@@ -352,6 +378,8 @@ target "portal-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal:cache-production,mode=max"]
 }
 
 target "portal-web-development" {
@@ -371,6 +399,8 @@ target "portal-web-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal-web:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal-web:cache-development,mode=max"]
 }
 
 target "portal-web-test" {
@@ -390,6 +420,8 @@ target "portal-web-test" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal-web:cache-test"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal-web:cache-test,mode=max"]
   output = ["type=cacheonly"]
 }
 
@@ -410,6 +442,8 @@ target "portal-web-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal-web:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal-web:cache-production,mode=max"]
 }
 
 target "portal-scheduler-development" {
@@ -429,6 +463,8 @@ target "portal-scheduler-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-development,mode=max"]
 }
 
 target "portal-scheduler-test" {
@@ -448,6 +484,8 @@ target "portal-scheduler-test" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-test"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-test,mode=max"]
   output = ["type=cacheonly"]
 }
 
@@ -468,6 +506,8 @@ target "portal-scheduler-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production,mode=max"]
 }
 
 target "orchestrator-development" {
@@ -484,6 +524,8 @@ target "orchestrator-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/orchestrator:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/orchestrator:cache-development,mode=max"]
 }
 
 target "orchestrator-production" {
@@ -500,6 +542,8 @@ target "orchestrator-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/orchestrator:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/orchestrator:cache-production,mode=max"]
 }
 
 target "reducer-development" {
@@ -516,6 +560,8 @@ target "reducer-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/reducer:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/reducer:cache-development,mode=max"]
 }
 
 target "reducer-production" {
@@ -532,6 +578,8 @@ target "reducer-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/reducer:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/reducer:cache-production,mode=max"]
 }
 
 target "ledger-development" {
@@ -548,6 +596,8 @@ target "ledger-development" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/ledger:cache-development"]
+  cache-to = ["type=registry,ref=${REGISTRY}/ledger:cache-development,mode=max"]
 }
 
 target "ledger-production" {
@@ -564,4 +614,6 @@ target "ledger-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  cache-from = ["type=registry,ref=${REGISTRY}/ledger:cache-production"]
+  cache-to = ["type=registry,ref=${REGISTRY}/ledger:cache-production,mode=max"]
 }

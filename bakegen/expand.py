@@ -14,6 +14,7 @@ from pathlib import Path
 from . import runtimes
 from .plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable
 from .resolve import Resolved, ResolvedService, bake_name
+from .schema import Cache
 from .errors import BakegenError, Diagnostic
 from .plan import display
 from .runtimes.common import bake_arg_name, split_per_platform
@@ -113,6 +114,7 @@ def _targets(resolved: Resolved, service: ResolvedService,
         else:
             contexts = {k: _local(v) for k, v in service.contexts.items()}
         schemes = service.spec.tags or stage_spec.tags or m.project.tags
+        cache_from, cache_to = _cache(m.project.cache, service.name, stage)
         out.append(Target(
             name=bake_name(service.name, stage),
             service=service.name,
@@ -129,10 +131,23 @@ def _targets(resolved: Resolved, service: ResolvedService,
             attest=NO_ATTESTATIONS if service.single_manifest else (),
             output=tuple(stage_spec.output or ()),
             secret=secrets,
+            cache_from=cache_from,
+            cache_to=cache_to,
             push=stage_spec.push,
             deploy=service.deploy,
         ))
     return out
+
+
+def _cache(cache: Cache | None, service: str, stage: str) -> tuple[tuple[Interpolated, ...], ...]:
+    """bake cache-from and cache-to entries for one target."""
+    if cache is None:
+        return (), ()
+    if cache.backend == "gha":
+        scope = f"type=gha,scope={bake_name(service, stage)}"
+        return ((scope,),), ((f"{scope},mode={cache.mode}",),)
+    ref = ("type=registry,ref=", *_tag(cache.ref, service, stage))
+    return (_merge(ref),), (_merge((*ref, f",mode={cache.mode}")),)
 
 
 def _check_unique_tags(resolved: Resolved, targets: list[Target]) -> None:
@@ -179,7 +194,11 @@ def _tag(scheme: str, service: str, stage: str) -> Interpolated:
         pos = match.end()
     if pos < len(scheme):
         parts.append(scheme[pos:])
-    # Merge adjacent literal parts so equal tags compare equal.
+    return _merge(tuple(parts))
+
+
+def _merge(parts: Interpolated) -> Interpolated:
+    """Join adjacent literal parts, so equal strings compare equal."""
     merged: list[str | Var] = []
     for part in parts:
         if merged and isinstance(part, str) and isinstance(merged[-1], str):

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import expand, load, render, resolve, source
+from . import expand, load, resolve, source
 from .errors import BakegenError
 from .plan import Plan
 
@@ -47,6 +47,8 @@ def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:
 
 def render_project(matrix_file: str | os.PathLike[str]) -> Rendered:
     """Render every generated file for `matrix_file` in memory."""
+    from . import render  # Jinja is imported only by commands that render
+
     plan = build_plan(matrix_file)
     files = render.render(plan)
     return Rendered(Path(matrix_file).parent, plan, files)

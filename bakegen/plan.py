@@ -55,6 +55,8 @@ class Target:
     attest: tuple[str, ...] = ()
     output: tuple[str, ...] = ()
     secret: tuple[str, ...] = ()  # bake `secret` entries: id=ID,env=VAR or id=ID,src=PATH
+    cache_from: tuple[Interpolated, ...] = ()
+    cache_to: tuple[Interpolated, ...] = ()
     push: bool = False
     deploy: str | None = None
 

@@ -22,10 +22,12 @@ END = "<!-- reference:end -->"
 SECTIONS = [
     ("Top level", "Matrix"),
     ("`project`", "Project"),
+    ("`project.cache`", "Cache"),
     ("`stages.<name>`", "Stage"),
     ("`deploy_targets.<name>`", "DeployTarget"),
     ("`services.<name>`", "Service"),
     ("`services.<name>.base`", "BaseImages"),
+    ("`services.<name>.secrets.<id>`", "Secret"),
     ("`services.<name>.healthcheck`", "HealthCheck"),
     ("`services.<name>.python`", "PythonOptions"),
     ("`services.<name>.go`", "GoOptions"),

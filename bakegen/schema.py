@@ -220,6 +220,7 @@ class Project(Model):
         ),
         examples=[True],
     )
+    cache: Cache | None = Field(None, description="Build cache for every target (none by default).")
     allow_outside: list[RelPath] = Field(
         default_factory=list,
         description=(
@@ -233,6 +234,26 @@ class Project(Model):
         default_factory=dict,
         description="OCI labels added to every image.",
         examples=[{"org.opencontainers.image.vendor": "Example Inc."}],
+    )
+
+
+class Cache(Model):
+    """Build cache shared between machines and CI runs (bake cache-from / cache-to)."""
+
+    backend: Literal["registry", "gha"] = Field(
+        description=(
+            "`registry`: cache images next to the images (any registry); `gha`: the GitHub "
+            "Actions cache service (only inside GitHub Actions)."
+        ),
+        examples=["registry"],
+    )
+    ref: TagTemplate = Field(
+        "{registry}/{service}:cache-{stage}",
+        description="`registry` only: where the cache image of each target goes.",
+        examples=["{registry}/cache:{service}-{stage}"],
+    )
+    mode: Literal["min", "max"] = Field(
+        "max", description="`max` also caches intermediate stages (builders): bigger, more hits."
     )
 
 

@@ -14,7 +14,9 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 
+from .cache import cache_dir
 from .plan import Interpolated, Var
 
 BAKE_TEMPLATE = "docker-bake.hcl.j2"
@@ -93,6 +95,30 @@ def dockerfile_word(value: str) -> str:
     return f'"{escaped}"'
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates, reused across runs: compiling them costs more than
+    everything else a render does. Entries are keyed by the template's source,
+    so an edited template is recompiled; a cache that cannot be read or
+    written is skipped, never an error."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    folder = cache_dir("templates")
+    return _BytecodeCache(str(folder)) if folder else None
+
+
 @cache
 def environment(override_dir: str | None = None) -> jinja2.Environment:
     """The Jinja environment; `override_dir` templates take precedence."""
@@ -101,6 +127,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         search.insert(0, override_dir)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

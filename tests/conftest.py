@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from bakegen.cli import cli
 settings.register_profile("bakegen", deadline=None, derandomize=bool(os.environ.get("CI")))
 settings.register_profile("soak", deadline=None, max_examples=2000)
 settings.load_profile("bakegen")
+
+# Tests get their own cache folder (compiled templates, parsed lock files).
+os.environ.setdefault("BAKEGEN_CACHE_DIR", tempfile.mkdtemp(prefix="bakegen-test-cache-"))
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECTS = Path(__file__).resolve().parent / "projects"

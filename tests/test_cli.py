@@ -101,12 +101,12 @@ def test_help(run, command):
 
 
 def test_bug_is_reported_differently_from_user_error(example, run, monkeypatch):
-    import bakegen.pipeline
+    import bakegen.render
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(bakegen.pipeline.render, "render", broken)
+    monkeypatch.setattr(bakegen.render, "render", broken)
     result = run("render", "-f", str(example))
     assert result.exit_code == 3
     assert "internal error; this is a bug" in result.stderr
@@ -117,3 +117,15 @@ def test_python_dash_m(example):
                             capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
     assert result.returncode == 0, result.stderr
     assert "is valid" in result.stdout
+
+
+def test_an_unusable_cache_folder_is_skipped(example, run, monkeypatch):
+    monkeypatch.setenv("BAKEGEN_CACHE_DIR", "/proc/no-such-place/bakegen")
+    import bakegen.templating
+
+    bakegen.templating.environment.cache_clear()
+    try:
+        assert run("render", "-f", str(example)).exit_code == 0
+    finally:
+        bakegen.templating.environment.cache_clear()
+    assert run("check", "-f", str(example)).exit_code == 0

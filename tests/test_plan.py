@@ -81,3 +81,9 @@ def test_output_is_identical_across_processes_and_hash_seeds(example):
                              capture_output=True, text=True, check=True)
         digests.add(out.stdout)
     assert len(digests) == 1
+
+
+def test_registry_cache_per_target(example):
+    t = build_plan(example).target("portal-production")
+    assert [display(c) for c in t.cache_from] == ["type=registry,ref=${REGISTRY}/portal:cache-production"]
+    assert [display(c) for c in t.cache_to] == ["type=registry,ref=${REGISTRY}/portal:cache-production,mode=max"]

@@ -8,9 +8,15 @@ the packages with no usable wheel. Without a lock file nothing is known.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
+
+from ..cache import cache_dir
 
 # Architecture names in wheel platform tags, per Docker platform.
 WHEEL_ARCH = {
@@ -78,18 +84,50 @@ def wheel_fits(filename: str, platform: str) -> bool:
 def lock_files(lock: Path) -> dict[str, list[str]] | None:
     """Package name -> wheel file names, from uv.lock or poetry.lock; None if unreadable.
 
+    Parsing a lock file costs more than the rest of a render, so the result
+    is kept per content hash, in memory and in the user's cache folder.
+    """
+    try:
+        raw = lock.read_bytes()
+    except OSError:
+        return None
+    return _lock_files(lock.name, hashlib.sha256(raw).hexdigest(), raw)
+
+
+@cache
+def _lock_files(kind: str, digest: str, raw: bytes) -> dict[str, list[str]] | None:
+    folder = cache_dir("locks")
+    cached = folder / f"{kind}-{digest}.json" if folder else None
+    try:
+        return json.loads(cached.read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    except (OSError, ValueError, AttributeError):
+        pass
+    result = _parse_lock(kind, raw)
+    if result is not None and cached is not None:
+        try:
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(result), encoding="utf-8")
+            os.replace(tmp, cached)
+        except OSError:
+            pass  # a cache that cannot be written is skipped
+    return result
+
+
+def _parse_lock(kind: str, raw: bytes) -> dict[str, list[str]] | None:
+    """Package name -> wheel file names, parsed from the lock file's TOML.
+
     Packages that come from a folder, a git repository or the project itself
     are the user's own code and left out: they are built from source, which
     is the same on every platform for pure-Python code.
     """
     try:
-        data = tomllib.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     out: dict[str, list[str]] = {}
     for package in data.get("package", []):
         source = package.get("source", {})
-        if lock.name == "uv.lock":
+        if kind == "uv.lock":
             if not ({"registry", "url"} & set(source)):
                 continue
             files = [w.get("url", w.get("path", "")) for w in package.get("wheels", [])]

@@ -210,18 +210,26 @@ def _merge(parts: Interpolated) -> Interpolated:
 
 def _groups(resolved: Resolved, targets: list[Target]) -> tuple[Group, ...]:
     m = resolved.matrix
+    # One pass over the targets, not one per group: groups x targets is
+    # quadratic in the number of services.
+    by_stage: dict[str, list[str]] = {}
+    by_deploy: dict[str | None, list[str]] = {}
+    by_service: dict[str, list[str]] = {}
+    for t in targets:
+        by_stage.setdefault(t.stage, []).append(t.name)
+        by_deploy.setdefault(t.deploy, []).append(t.name)
+        by_service.setdefault(t.service, []).append(t.name)
     groups = [
         Group("default", "Every target.", tuple(t.name for t in targets)),
         Group("push", "Targets of the stages that are pushed.", tuple(t.name for t in targets if t.push)),
     ]
     for stage in m.stages:
-        groups.append(Group(bake_name(stage), f"Every service at stage {stage}.",
-                            tuple(t.name for t in targets if t.stage == stage)))
+        groups.append(Group(bake_name(stage), f"Every service at stage {stage}.", tuple(by_stage.get(stage, ()))))
     for deploy in m.deploy_targets:
         groups.append(Group(bake_name(deploy), f"Every target deployed to {deploy}.",
-                            tuple(t.name for t in targets if t.deploy == deploy)))
+                            tuple(by_deploy.get(deploy, ()))))
     for service in resolved.services:
         groups.append(Group(bake_name(service.name), f"Every stage of {service.name}.",
-                            tuple(t.name for t in targets if t.service == service.name)))
+                            tuple(by_service.get(service.name, ()))))
     return tuple(groups)
 

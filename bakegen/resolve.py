@@ -47,7 +47,16 @@ class Resolved:
     services: tuple[ResolvedService, ...]
 
     def service(self, name: str) -> ResolvedService:
-        return next(s for s in self.services if s.name == name)
+        return self._by_name[name]
+
+    @property
+    def _by_name(self) -> dict[str, ResolvedService]:
+        # Built on first use; a frozen dataclass cannot take it as a field.
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {s.name: s for s in self.services}
+            object.__setattr__(self, "_index", index)
+        return index
 
 
 def bake_name(*parts: str) -> str:

@@ -71,9 +71,25 @@ class Document:
     positions: Positions
 
 
-def _yaml() -> YAML:
-    # pure=True: the same parser (and the same messages) on every machine.
-    return YAML(typ="safe", pure=True)
+def _yaml(pure: bool = True) -> YAML:
+    return YAML(typ="safe", pure=pure)
+
+
+def _compose(text: str) -> tuple[YAML, Node | None]:
+    """Compose `text` with libyaml's fast C scanner, else the pure-Python parser.
+
+    The C extension only scans and parses; tags are still resolved by
+    ruamel's YAML 1.2 resolver, so values mean the same either way. libyaml
+    follows YAML 1.1 and refuses a little valid 1.2 (`a.b:c` in a flow
+    list), so on any error the pure parser decides: it accepts all of 1.2,
+    and its messages are the ones users see, on every machine.
+    """
+    fast = _yaml(pure=False)
+    try:
+        return fast, fast.compose(text)
+    except YAMLError:
+        pure = _yaml(pure=True)
+        return pure, pure.compose(text)
 
 
 def _span(node: Node) -> Span:
@@ -119,9 +135,8 @@ def read_text(path: FsPath, display: str) -> str:
 
 def parse(text: str, display: str) -> Document:
     """Parse YAML text into a Document; raise BakegenError on any problem."""
-    yaml = _yaml()
     try:
-        root = yaml.compose(text)
+        yaml, root = _compose(text)
     except MarkedYAMLError as exc:
         raise BakegenError([_syntax_diagnostic(exc, display)]) from None
     except YAMLError as exc:  # unmarked errors are rare; still the user's input

@@ -9,6 +9,7 @@ Templates make no decisions of their own beyond layout.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -40,12 +41,17 @@ def bake_template_path() -> Path:
 _HCL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]|[$%]\{')
+
+
 def hcl_literal(text: str) -> str:
     """Escape `text` for the inside of an HCL quoted string (no quotes added).
 
     `${` and `%{` would start an HCL template sequence, so they are doubled.
     Other control characters use \\uNNNN escapes.
     """
+    if not _NEEDS_ESCAPE.search(text):
+        return text  # the common case, and the hot path of large renders
     out = []
     for ch in text:
         if ch in _HCL_ESCAPES:

@@ -98,10 +98,15 @@ def write(project_dir: Path, statuses: list[FileStatus], force: bool = False) ->
         problems = conflicts(statuses)
         if problems:
             raise BakegenError(problems)
+    made: set[Path] = set()
     for status in statuses:
         if status.state in ("create", "update"):
             assert status.new is not None
-            atomic_write(project_dir / status.path, status.new)
+            path = project_dir / status.path
+            if path.parent not in made:  # one mkdir per folder, not per file
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            atomic_write(path, status.new)
     for status in statuses:
         if status.state == "delete":
             path = project_dir / status.path
@@ -126,15 +131,17 @@ def _remove_empty_parents(folder: Path, stop: Path) -> None:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace `path` with `text` atomically; its folder must exist."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # No fsync: the rename is what makes the write atomic for readers,
+        # concurrent runs and interruptions; surviving a power cut is not
+        # worth a disk flush per file for files `bakegen render` regenerates
+        # (it tripled the time of a 2,000-file render).
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
         # mkstemp creates 0600; generated files are ordinary, shared files.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -145,3 +152,7 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# What a plain open() would give a new file: 0666 less the umask, read once.
+_FILE_MODE = 0o666 & ~_umask()

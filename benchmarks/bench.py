@@ -1,0 +1,177 @@
+"""Benchmark bakegen on synthetic matrices of 10, 100 and 1000 services.
+
+Each service has three stages, two platforms, args and labels, and the
+project uses a registry build cache. For each size, every measurement is a
+separate process (interpreter start-up included), the median of --runs:
+
+- render:  `bakegen render` into a project with no generated files
+- no-op:   `bakegen render` again, nothing changed (must write nothing)
+- check:   `bakegen check`
+- peak RSS of the render into an empty project
+
+Also measures the repository's example. Run from the repository root:
+
+    python benchmarks/bench.py [--sizes 10 100 1000] [--runs 5]
+
+It uses only the project's own dependencies. Timings are for this script,
+never assertions in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Run the CLI in a child that reports its own peak RSS (KiB on Linux) on the
+# pipe whose descriptor BENCH_FD names.
+CHILD = (
+    "import os, resource, sys\n"
+    "from bakegen.cli import cli\n"
+    "try:\n"
+    "    cli.main(args=sys.argv[1:], prog_name='bakegen', standalone_mode=True)\n"
+    "finally:\n"
+    "    os.write(int(os.environ['BENCH_FD']), str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).encode())\n"
+)
+
+
+def synthetic(root: Path, services: int) -> Path:
+    """Write a project with `services` services; return its matrix.yaml."""
+    ctx = root / "services" / "app"
+    (ctx / "app").mkdir(parents=True)
+    (ctx / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1.0.0"\n'
+                                        'requires-python = ">=3.11"\ndependencies = []\n')
+    (ctx / "uv.lock").write_text('version = 1\nrequires-python = ">=3.11"\n\n[[package]]\n'
+                                 'name = "app"\nversion = "1.0.0"\nsource = { virtual = "." }\n')
+    (ctx / "app" / "__init__.py").write_text("")
+    go = root / "services" / "fn"
+    go.mkdir(parents=True)
+    (go / "go.mod").write_text("module example.com/fn\n\ngo 1.24\n")
+    lines = [
+        "version: 1",
+        "project:",
+        "  name: bench",
+        "  registry: registry.example.com/bench",
+        "  platforms: [linux/amd64, linux/arm64]",
+        "  cache: {backend: registry}",
+        "  labels: {org.opencontainers.image.vendor: Bench Inc.}",
+        "images:",
+        "  python: python:3.12-slim-bookworm",
+        "  uv: ghcr.io/astral-sh/uv:0.13.9",
+        "  go: golang:1.24-bookworm",
+        "  static: gcr.io/distroless/static-debian12:nonroot",
+        "stages:",
+        "  development:",
+        "  test: {output: [type=cacheonly]}",
+        "  production: {push: true}",
+        "services:",
+    ]
+    for i in range(services):
+        runtime = "go" if i % 10 == 9 else "python"
+        lines += [
+            f"  svc-{i:04d}:",
+            f"    runtime: {runtime}",
+            f"    context: services/{'fn' if runtime == 'go' else 'app'}",
+            f"    command: [python, -m, app, --shard, '{i}']" if runtime == "python" else "    command: [serve]",
+            "    port: 8000",
+            "    args: {APP_VERSION: '1.2.3', WORKERS: {linux/amd64: '4', linux/arm64: '2'}}",
+            f"    labels: {{team: team-{i % 7}, tier: backend}}",
+        ]
+    matrix = root / "matrix.yaml"
+    matrix.write_text("\n".join(lines) + "\n")
+    return matrix
+
+
+def run(matrix: Path, *args: str) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS (KiB) and exit code of one bakegen process."""
+    read, write = os.pipe()
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, *args, "-f", str(matrix)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            pass_fds=(write,),
+                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "BENCH_FD": str(write)})
+    os.close(write)
+    _, err = proc.communicate()
+    code = proc.returncode
+    elapsed = time.perf_counter() - start
+    if code not in (0,):
+        sys.stderr.write(err.decode(errors="replace"))
+    rss = os.read(read, 64).decode() or "0"
+    os.close(read)
+    return elapsed, int(rss), code
+
+
+def measure(source: Path, runs: int) -> dict[str, float]:
+    """Median timings for one project folder (copied fresh for cold renders)."""
+    render, noop, check, rss = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            work = Path(tmp) / f"run{i}"
+            shutil.copytree(source, work)
+            for generated in (work / "docker-bake.hcl", work / ".bakegen-manifest"):
+                generated.unlink(missing_ok=True)
+            shutil.rmtree(work / "generated", ignore_errors=True)
+            shutil.rmtree(work / "example" / "generated", ignore_errors=True)
+            matrix = work / "matrix.yaml"
+            seconds, peak, code = run(matrix, "render")
+            assert code == 0, f"render failed in {work}"
+            render.append(seconds)
+            rss.append(peak)
+            before = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
+            seconds, _, code = run(matrix, "render")
+            assert code == 0
+            noop.append(seconds)
+            after = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
+            assert before == after, "a no-op render wrote files"
+            seconds, _, code = run(matrix, "check")
+            assert code == 0, "check found stale files right after render"
+            check.append(seconds)
+    return {"render": statistics.median(render), "noop": statistics.median(noop),
+            "check": statistics.median(check), "rss": max(rss) / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        example = Path(tmp) / "example"
+        example.mkdir()
+        shutil.copy2(REPO / "matrix.yaml", example / "matrix.yaml")
+        shutil.copytree(REPO / "example", example / "example")
+        rows.append(("example (10 services)", measure(example, args.runs)))
+        for n in args.sizes:
+            project = Path(tmp) / f"n{n}"
+            project.mkdir()
+            synthetic(project, n)
+            rows.append((f"N = {n}", measure(project, args.runs)))
+
+    cpus = os.cpu_count()
+    print(f"bakegen benchmark: Python {platform.python_version()}, {platform.machine()}, {cpus} CPUs, "
+          f"median of {args.runs} runs, each a separate process")
+    print()
+    print("| matrix | render (empty) | render (no-op) | check | peak RSS |")
+    print("|---|---|---|---|---|")
+    for name, m in rows:
+        print(f"| {name} | {m['render']:.2f} s | {m['noop']:.2f} s | {m['check']:.2f} s | {m['rss']:.0f} MB |")
+    by_size = {name: m for name, m in rows}
+    if "N = 100" in by_size and "N = 1000" in by_size:
+        ratio = by_size["N = 1000"]["render"] / by_size["N = 100"]["render"]
+        print(f"\nt(1000) / t(100) = {ratio:.1f} (render into an empty folder)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

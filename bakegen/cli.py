@@ -6,6 +6,7 @@ Exit codes: 0 success (or output current), 1 generated files are stale
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -92,22 +93,108 @@ def render(matrix_file: str, force: bool) -> None:
 
 @cli.command()
 @matrix_option
-@handle_errors
-def check(matrix_file: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text", show_default=True,
+              help="text: a unified diff; github: workflow commands that annotate the pull request; "
+                   "json: machine-readable.")
+def check(matrix_file: str, fmt: str) -> None:
     """Exit 1, with a diff, if any generated file is missing, stale or hand-edited.
 
-    Exit 0 when every generated file is current; nothing is written.
+    Exit codes: 0 every generated file is current; 1 some are not (nothing is
+    written); 2 the matrix is invalid or the command is misused.
     """
+    from . import report
     from .commands import check_files
 
-    warnings, stale = check_files(matrix_file)
+    diagnostics, stale, warnings = [], [], ()
+    try:
+        warnings, stale = check_files(matrix_file)
+    except BakegenError as exc:
+        diagnostics = exc.diagnostics
+    reporter = {"text": report.text, "github": report.github, "json": report.as_json}[fmt]
+    output = reporter(diagnostics, stale, warnings)
+    if fmt == "text":
+        _warn(tuple(warnings))
+        if diagnostics:
+            click.echo(output, err=True, nl=False)
+            sys.exit(EXIT_INVALID)
+        click.echo(output, nl=False)
+        if stale:
+            click.echo(f"{len(stale)} generated file(s) are not current; run `bakegen render`.", err=True)
+            sys.exit(EXIT_STALE)
+        click.echo("generated files are current")
+        return
+    click.echo(output, nl=False)
+    sys.exit(EXIT_INVALID if diagnostics else EXIT_STALE if stale else 0)
+
+
+@cli.command()
+@matrix_option
+@handle_errors
+def diff(matrix_file: str) -> None:
+    """Show what `render` would change, as a unified diff (exit 0).
+
+    Coloured on a terminal; NO_COLOR turns colour off.
+    """
+    from .commands import diff_files
+
+    warnings, changed = diff_files(matrix_file)
     _warn(warnings)
-    if stale:
-        for status in stale:
-            click.echo(status.diff(), nl=False)
-        click.echo(f"{len(stale)} generated file(s) are not current; run `bakegen render`.", err=True)
-        sys.exit(EXIT_STALE)
-    click.echo("generated files are current")
+    color = False if os.environ.get("NO_COLOR") else None
+    for status in changed:
+        for line in status.diff().splitlines():
+            style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+            if line.startswith(("+++", "---")):
+                style = None
+            click.echo(click.style(line, fg=style) if style else line, color=color)
+    if not changed:
+        click.echo("no changes", color=color)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
+              help="Write to this file instead of standard output.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of matrix.yaml (for editors and validators)."""
+    from .jsonschema import schema_text
+
+    text = schema_text()
+    if output:
+        from pathlib import Path
+
+        from .write import atomic_write
+
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(output), text)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@matrix_option
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
+              help="mermaid (renders on GitHub) or Graphviz dot.")
+@handle_errors
+def graph(matrix_file: str, fmt: str) -> None:
+    """Draw services, their targets, platforms, base images and image_of edges."""
+    from .commands import graph_text
+
+    click.echo(graph_text(matrix_file, fmt), nl=False)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@matrix_option
+@click.option("--render", "render_first", is_flag=True, help="Render first instead of refusing stale files.")
+@click.argument("bake_args", nargs=-1, type=click.UNPROCESSED)
+@handle_errors
+def bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...]) -> None:
+    """Check the generated files are current, then run `docker buildx bake BAKE_ARGS...`.
+
+    Example: bakegen bake --render production --push. Exit code: docker's,
+    or 2 when docker or buildx is missing or the files are stale.
+    """
+    from .commands import run_bake
+
+    sys.exit(run_bake(matrix_file, render_first, bake_args))
 
 
 @cli.command()

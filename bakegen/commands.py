@@ -43,3 +43,50 @@ def target_table(plan: Plan) -> str:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
+
+
+def diff_files(matrix_file: str) -> tuple[tuple[str, ...], list[FileStatus]]:
+    """What `render` would change, without writing: same facts as check."""
+    return check_files(matrix_file)
+
+
+def graph_text(matrix_file: str, fmt: str) -> str:
+    from . import graph
+    from .pipeline import load_project
+
+    resolved, plan = load_project(matrix_file)
+    return graph.mermaid(resolved, plan) if fmt == "mermaid" else graph.dot(resolved, plan)
+
+
+def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...]) -> int:
+    """Make sure the generated files are current, then hand over to `docker buildx bake`.
+
+    Returns docker's exit code; raises BakegenError when the files are stale
+    (without --render) or docker/buildx is missing.
+    """
+    import shutil
+    import subprocess
+
+    from .errors import BakegenError, Diagnostic
+
+    rendered = render_project(matrix_file)
+    statuses = compare(rendered.project_dir, rendered.files)
+    if any(s.changed for s in statuses):
+        if not render_first:
+            raise BakegenError([Diagnostic(
+                "generated files are not current", file=matrix_file,
+                hint="run `bakegen render` first, or `bakegen bake --render ...`")])
+        write(rendered.project_dir, statuses)
+    docker = shutil.which("docker")
+    if docker is None:
+        raise BakegenError([Diagnostic(
+            "docker is not installed or not on PATH", file="docker",
+            hint="install Docker (Desktop, or the engine with the buildx plugin)")])
+    probe = subprocess.run([docker, "buildx", "version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise BakegenError([Diagnostic(
+            "docker buildx is not available: " + (probe.stderr.strip().splitlines() or ["no output"])[-1],
+            file="docker", hint="install the buildx plugin: https://docs.docker.com/build/")])
+    allow = [f"--allow=fs.read={p}" for p in rendered.plan.allow_reads]
+    command = [docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *bake_args]
+    return subprocess.run(command, cwd=rendered.project_dir).returncode

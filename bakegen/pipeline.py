@@ -28,8 +28,8 @@ class Rendered:
         return self.plan.warnings
 
 
-def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:
-    """Load, validate and expand `matrix_file`; raise BakegenError on bad input."""
+def load_project(matrix_file: str | os.PathLike[str]) -> tuple[resolve.Resolved, Plan]:
+    """Load, validate, resolve and expand `matrix_file`; raise BakegenError on bad input."""
     path = Path(matrix_file)
     display = str(matrix_file)
     doc = source.load(path, display)
@@ -37,12 +37,16 @@ def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:
     project_dir = path.parent
     try:
         resolved = resolve.resolve(matrix, project_dir)
-        return expand.expand(resolved, project_dir, path.name)
+        return resolved, expand.expand(resolved, project_dir, path.name)
     except BakegenError as exc:
         # Checks after the schema report paths; give them positions here.
-        exc.diagnostics = [doc.positions.locate(d) if not d.line else d
-                           for d in exc.diagnostics]
+        exc.diagnostics = [doc.positions.locate(d) if not d.line else d for d in exc.diagnostics]
         raise
+
+
+def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:
+    """Load, validate and expand `matrix_file`; raise BakegenError on bad input."""
+    return load_project(matrix_file)[1]
 
 
 def render_project(matrix_file: str | os.PathLike[str]) -> Rendered:

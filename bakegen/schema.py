@@ -112,9 +112,12 @@ def _split_command(value: Any) -> Any:
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
 Platform = Annotated[str, AfterValidator(_check_platform)]
 RelPath = Annotated[str, AfterValidator(_check_relative_path)]
-Text = Annotated[str, BeforeValidator(_scalar_to_str)]
+# json_schema_input_type: what the file may say, before short forms are
+# normalised, so editors validating against the schema accept them too.
+Text = Annotated[str, BeforeValidator(_scalar_to_str, json_schema_input_type=str | int | float)]
 TagTemplate = Annotated[str, Field(min_length=1), AfterValidator(_check_tag_template)]
-Command = Annotated[list[Text], BeforeValidator(_split_command), Field(min_length=1)]
+Command = Annotated[list[Text], BeforeValidator(_split_command, json_schema_input_type=list[str] | str),
+                    Field(min_length=1)]
 # BuildKit's build checks (SecretsUsedInArgOrEnv) flag ARG and ENV names made
 # of these words: their values end up in the image and its history.
 _SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)")
@@ -153,7 +156,8 @@ def _per_platform(value: Any) -> Any:
     return _scalar_to_str(value)
 
 
-PerPlatform = Annotated[str | dict[str, str], BeforeValidator(_per_platform)]
+PerPlatform = Annotated[str | dict[str, str], BeforeValidator(
+    _per_platform, json_schema_input_type=str | int | float | dict[str, str | int | float])]
 EnvValue = Annotated[PerPlatform, AfterValidator(_one_line)]
 ImageRef = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")]
 
@@ -220,7 +224,8 @@ class Project(Model):
         ),
         examples=[True],
     )
-    cache: Cache | None = Field(None, description="Build cache for every target (none by default).")
+    cache: Cache | None = Field(None, description="Build cache for every target (none by default).",
+                                examples=[{"backend": "registry"}])
     allow_outside: list[RelPath] = Field(
         default_factory=list,
         description=(
@@ -253,7 +258,8 @@ class Cache(Model):
         examples=["{registry}/cache:{service}-{stage}"],
     )
     mode: Literal["min", "max"] = Field(
-        "max", description="`max` also caches intermediate stages (builders): bigger, more hits."
+        "max", description="`max` also caches intermediate stages (builders): bigger, more hits.",
+        examples=["max"],
     )
 
 
@@ -304,7 +310,8 @@ class DeployTarget(Model):
         ),
         examples=[True],
     )
-    description: str = Field("", description="What this deploy target is, for people.")
+    description: str = Field("", description="What this deploy target is, for people.",
+                             examples=["AWS Lambda on Graviton"])
 
 
 class HealthCheck(Model):
@@ -324,10 +331,14 @@ class HealthCheck(Model):
         description="Exec-form command instead of `http`; exit 0 means healthy.",
         examples=[["/app/healthcheck"]],
     )
-    interval: str = Field("30s", pattern=r"^\d+(ms|s|m|h)$", description="Time between checks.")
-    timeout: str = Field("5s", pattern=r"^\d+(ms|s|m|h)$", description="Time one check may take.")
-    start_period: str = Field("10s", pattern=r"^\d+(ms|s|m|h)$", description="Grace time after start.")
-    retries: int = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.")
+    interval: str = Field("30s", pattern=r"^\d+(ms|s|m|h)$", description="Time between checks.",
+                          examples=["30s"])
+    timeout: str = Field("5s", pattern=r"^\d+(ms|s|m|h)$", description="Time one check may take.",
+                         examples=["5s"])
+    start_period: str = Field("10s", pattern=r"^\d+(ms|s|m|h)$", description="Grace time after start.",
+                              examples=["10s"])
+    retries: int = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.",
+                         examples=[3])
 
 
 class Secret(Model):
@@ -386,7 +397,8 @@ class PythonOptions(Model):
         examples=["auto"],
     )
     poetry_version: str = Field(
-        "2.5.1", pattern=r"^\d+(\.\d+){1,2}$", description="Poetry version installed in the builder (poetry only)."
+        "2.5.1", pattern=r"^\d+(\.\d+){1,2}$", description="Poetry version installed in the builder (poetry only).",
+        examples=["2.5.1"]
     )
     test_command: Command = Field(
         default_factory=lambda: ["python", "-m", "pytest"],
@@ -404,13 +416,15 @@ class GoOptions(Model):
     """Settings for `runtime: go`."""
 
     package: str = Field(".", description="Package to build, relative to the context.", examples=["./cmd/api"])
-    binary: str = Field("app", pattern=r"^[A-Za-z0-9._-]+$", description="Name of the built binary.")
+    binary: str = Field("app", pattern=r"^[A-Za-z0-9._-]+$", description="Name of the built binary.",
+                        examples=["api"])
     lambda_runtime: bool = Field(
         False,
         description=(
             "Build for an AWS Lambda custom runtime: the binary is installed as `bootstrap` "
             "and is the entrypoint."
         ),
+        examples=[True],
     )
 
 
@@ -448,7 +462,7 @@ class Service(Model):
         description="`runtime: dockerfile` only: Dockerfile stage per stage name, where they differ.",
         examples=[{"production": "runtime"}],
     )
-    base: Annotated[BaseImages, BeforeValidator(_base_short_form)] | None = Field(
+    base: Annotated[BaseImages, BeforeValidator(_base_short_form, json_schema_input_type=BaseImages | str)] | None = Field(
         None,
         description=(
             "Base images, by key of `images`: one name for both, or {build, run}. "
@@ -473,7 +487,8 @@ class Service(Model):
         examples=[["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]],
     )
     port: int | None = Field(None, ge=1, le=65535, description="Port the service listens on.", examples=[8000])
-    healthcheck: HealthCheck | None = Field(None, description="Container health check.")
+    healthcheck: HealthCheck | None = Field(None, description="Container health check.",
+                                            examples=[{"http": "/health"}])
     args: dict[ArgName, PerPlatform] = Field(
         default_factory=dict,
         description=(
@@ -495,7 +510,8 @@ class Service(Model):
         ),
         examples=[{"shared": "libs/shared"}],
     )
-    labels: dict[str, Text] = Field(default_factory=dict, description="OCI labels for this service's images.")
+    labels: dict[str, Text] = Field(default_factory=dict, description="OCI labels for this service's images.",
+                                    examples=[{"com.example.team": "payments"}])
     secrets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], Secret] = Field(
         default_factory=dict,
         description=(
@@ -511,6 +527,7 @@ class Service(Model):
             "Let production images run as root. Off: generated images run as 10001:10001, and a "
             "`runtime: dockerfile` service whose pushed stages end as root is an error."
         ),
+        examples=[False],
     )
     dockerignore: list[Annotated[str, Field(min_length=1, pattern=r"^[^\n\r]+$")]] = Field(
         default_factory=list,
@@ -521,10 +538,13 @@ class Service(Model):
         examples=[["data/", "*.csv"]],
     )
     tags: list[TagTemplate] | None = Field(
-        None, description="Tag scheme for this service, instead of the stage's or project's."
+        None, description="Tag scheme for this service, instead of the stage's or project's.",
+        examples=[["{registry}/{service}:{tag}"]],
     )
-    python: PythonOptions | None = Field(None, description="Options for `runtime: python`.")
-    go: GoOptions | None = Field(None, description="Options for `runtime: go`.")
+    python: PythonOptions | None = Field(None, description="Options for `runtime: python`.",
+                                         examples=[{"package_manager": "poetry"}])
+    go: GoOptions | None = Field(None, description="Options for `runtime: go`.",
+                                 examples=[{"lambda_runtime": True}])
 
 
 class Matrix(Model):
@@ -535,7 +555,10 @@ class Matrix(Model):
     )
 
     version: Literal[1] = Field(description="Format version of this file. Currently 1.", examples=[1])
-    project: Project = Field(description="Settings shared by every service.")
+    project: Project = Field(
+        description="Settings shared by every service.",
+        examples=[{"name": "shop", "registry": "registry.example.com/shop"}],
+    )
     images: dict[Name, ImageRef] = Field(
         default_factory=dict,
         description=(
@@ -544,12 +567,18 @@ class Matrix(Model):
         ),
         examples=[{"python": "python:3.12-slim-bookworm", "go": "golang:1.24-bookworm"}],
     )
-    stages: dict[Name, Annotated[Stage, BeforeValidator(_none_is_empty)]] = Field(
+    stages: dict[Name, Annotated[Stage, BeforeValidator(_none_is_empty, json_schema_input_type=Stage | None)]] = Field(
         min_length=1,
         description="The stage axis, in build order. Each becomes a bake group.",
         examples=[{"development": {}, "production": {"push": True}}],
     )
     deploy_targets: dict[Name, DeployTarget] = Field(
-        default_factory=dict, description="Deploy targets and the platforms they accept."
+        default_factory=dict,
+        description="Deploy targets and the platforms they accept.",
+        examples=[{"lambda": {"platforms": ["linux/arm64"], "single_manifest": True}}],
     )
-    services: dict[Name, Service] = Field(min_length=1, description="The services to build.")
+    services: dict[Name, Service] = Field(
+        min_length=1,
+        description="The services to build.",
+        examples=[{"api": {"runtime": "python", "context": "services/api", "command": "python -m api"}}],
+    )

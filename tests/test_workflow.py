@@ -1,0 +1,215 @@
+"""The pull-request workflow: diff, check formats, schema, graph, the bake hand-off."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from bakegen.jsonschema import SCHEMA_FILE, schema_text
+from conftest import REPO, tree
+
+
+def stale_example(example: Path, run) -> Path:
+    assert run("render", "-f", str(example)).exit_code == 0
+    example.write_text(example.read_text().replace("--port 8060", "--port 8070"))
+    return example
+
+
+def test_diff_shows_what_render_would_change(example, run, monkeypatch):
+    stale_example(example, run)
+    before = tree(example.parent)
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = run("diff", "-f", str(example))
+    assert result.exit_code == 0
+    assert "+CMD [\"uvicorn\", \"orchestrator.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8070\"]" in result.stdout
+    assert "\x1b[" not in result.stdout
+    assert tree(example.parent) == before
+
+
+def test_diff_is_coloured_on_a_terminal(example, run, monkeypatch):
+    stale_example(example, run)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    from click.testing import CliRunner
+
+    from bakegen.cli import cli
+
+    result = CliRunner().invoke(cli, ["diff", "-f", str(example)], color=True)
+    assert "\x1b[32m+CMD" in result.stdout and "\x1b[31m-CMD" in result.stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = CliRunner().invoke(cli, ["diff", "-f", str(example)], color=True)
+    assert "\x1b[" not in result.stdout
+
+
+def test_diff_when_current(example, run):
+    assert run("render", "-f", str(example)).exit_code == 0
+    assert run("diff", "-f", str(example)).stdout == "no changes\n"
+
+
+def test_check_github_format_annotates_stale_files(example, run):
+    stale_example(example, run)
+    result = run("check", "--format", "github", "-f", str(example))
+    assert result.exit_code == 1
+    assert ("::error file=example/generated/orchestrator/Dockerfile,title=bakegen check::"
+            "example/generated/orchestrator/Dockerfile is stale or was edited by hand; "
+            "run `bakegen render` and commit the result") in result.stdout.splitlines()
+
+
+def test_check_github_format_annotates_validation_errors(project, run):
+    matrix = project("minimal")
+    matrix.write_text(matrix.read_text().replace("    command: [python, -m, app]", "    comand: [python, -m, app]"))
+    result = run("check", "--format", "github", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stdout == (f"::error file={matrix},line=22,col=5::unknown key 'comand' "
+                             "(did you mean 'command'?)\n")
+
+
+def test_github_format_escapes_newlines_and_percent():
+    from bakegen.errors import Diagnostic
+    from bakegen.report import github
+
+    out = github([Diagnostic("50% done\nnext", file="a,b:c", line=1, column=2)], [], [])
+    assert out == "::error file=a%2Cb%3Ac,line=1,col=2::50%25 done%0Anext\n"
+
+
+def test_check_json_format(example, run):
+    stale_example(example, run)
+    result = run("check", "--format", "json", "-f", str(example))
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["status"] == "stale"
+    assert [f["path"] for f in data["files"]] == ["example/generated/orchestrator/Dockerfile"]
+    assert data["files"][0]["state"] == "update" and "+CMD" in data["files"][0]["diff"]
+    assert any("reducer/poetry.lock is missing" in w for w in data["warnings"])
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("check", "--format", "json", "-f", str(example))
+    assert result.exit_code == 0 and json.loads(result.stdout)["status"] == "current"
+
+
+def test_check_json_format_invalid(tmp_path, run):
+    (tmp_path / "matrix.yaml").write_text("version: 2\n")
+    result = run("check", "--format", "json", cwd=tmp_path)
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["status"] == "invalid" and data["errors"][0]["line"] == 1
+
+
+def test_committed_schema_is_current():
+    assert (REPO / SCHEMA_FILE).read_text(encoding="utf-8") == schema_text(), "run: bakegen schema -o matrix.schema.json"
+
+
+def test_schema_command_prints_it(run):
+    assert run("schema").stdout == schema_text()
+
+
+def test_every_field_has_a_description_and_examples():
+    schema = json.loads(schema_text())
+    models = {"Matrix": schema, **schema["$defs"]}
+    for name, model in models.items():
+        for key, field in model.get("properties", {}).items():
+            assert field.get("description") or "$ref" in field, f"{name}.{key} has no description"
+            assert field.get("examples"), f"{name}.{key} has no examples"
+
+
+def load_yaml(path: Path):
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("matrix", ["matrix.yaml", *[f"tests/projects/{p}/matrix.yaml" for p in
+                                     ("minimal", "deploy-policies", "two-arch-service", "shared-image",
+                                      "go-lambda", "optional-lock", "wheel-fallback")]])
+def test_matrices_validate_against_the_schema(matrix):
+    jsonschema.validate(load_yaml(REPO / matrix), json.loads(schema_text()))
+
+
+def test_schema_rejects_what_bakegen_rejects():
+    schema = json.loads(schema_text())
+    bad = load_yaml(REPO / "tests/invalid/unknown-key.yaml")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_example_has_the_editor_modeline():
+    first = (REPO / "matrix.yaml").read_text().splitlines()[0]
+    assert first == f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
+
+
+def test_graph_mermaid_and_dot(example, run):
+    result = run("graph", "-f", str(example))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "flowchart LR"
+    assert '  service_portal_web -->|image of| service_portal' in lines
+    assert '  service_finalize -->|builds from| image_golang_1_24_bookworm' in lines
+    assert '  target_finalize_production --> platform_linux_arm64' in lines
+    assert '  service_insights -->|production| target_insights_production' in lines
+    dot = run("graph", "--format", "dot", "-f", str(example)).stdout
+    assert dot.startswith("digraph bakegen {") and dot.rstrip().endswith("}")
+    assert '  service_portal_web -> service_portal [label="image of"];' in dot
+
+
+def test_readme_shows_the_current_graph(run):
+    readme = (REPO / "README.md").read_text()
+    graph = run("graph", "-f", str(REPO / "matrix.yaml")).stdout
+    assert f"```mermaid\n{graph}```" in readme, "paste `bakegen graph` into the README"
+
+
+def fake_docker(folder: Path, buildx_ok: bool = True) -> Path:
+    """A `docker` that records its argv, one call per line, in docker.log."""
+    script = folder / "docker"
+    log = folder / "docker.log"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$PWD|$*" >> "{log}"\n'
+        + ("" if buildx_ok else 'if [ "$1" = buildx ] && [ "$2" = version ]; then echo "docker: unknown command: buildx" >&2; exit 1; fi\n')
+        + "exit 0\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return log
+
+
+def test_bake_hands_over_to_docker(example, run, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = fake_docker(bin_dir)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("bake", "-f", str(example), "production", "--push", "--set", "*.platform=linux/arm64")
+    assert result.exit_code == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert calls == [f"{os.getcwd()}|buildx version",
+                     f"{example.parent}|buildx bake --file docker-bake.hcl production --push --set *.platform=linux/arm64"]
+
+
+def test_bake_refuses_stale_files_unless_asked_to_render(example, run, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = fake_docker(bin_dir)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    stale_example(example, run)
+    result = run("bake", "-f", str(example), "production")
+    assert result.exit_code == 2
+    assert "generated files are not current" in result.stderr
+    assert not log.exists()
+    result = run("bake", "--render", "-f", str(example), "production")
+    assert result.exit_code == 0
+    assert run("check", "-f", str(example)).exit_code == 0
+
+
+def test_bake_without_docker_or_buildx(example, run, tmp_path, monkeypatch):
+    assert run("render", "-f", str(example)).exit_code == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    result = run("bake", "-f", str(example))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("docker: docker is not installed or not on PATH")
+    fake_docker(empty, buildx_ok=False)
+    result = run("bake", "-f", str(example))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("docker: docker buildx is not available: docker: unknown command: buildx")

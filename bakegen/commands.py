@@ -7,9 +7,9 @@ from .plan import Plan, display
 from .write import FileStatus, compare, write
 
 
-def render_files(matrix_file: str, force: bool = False) -> tuple[str, ...]:
+def render_files(matrix_file: str, force: bool = False, templates: str | None = None) -> tuple[str, ...]:
     """Render and write; return the warnings to show."""
-    rendered = render_project(matrix_file)
+    rendered = render_project(matrix_file, templates)
     statuses = compare(rendered.project_dir, rendered.files)
     write(rendered.project_dir, statuses, force=force)
     for status in statuses:
@@ -25,9 +25,9 @@ def render_files(matrix_file: str, force: bool = False) -> tuple[str, ...]:
     return rendered.warnings
 
 
-def check_files(matrix_file: str) -> tuple[tuple[str, ...], list[FileStatus]]:
+def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:
     """Render in memory; return the warnings and the files that differ from disk."""
-    rendered = render_project(matrix_file)
+    rendered = render_project(matrix_file, templates)
     statuses = compare(rendered.project_dir, rendered.files)
     return rendered.warnings, [s for s in statuses if s.changed]
 
@@ -45,9 +45,9 @@ def target_table(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def diff_files(matrix_file: str) -> tuple[tuple[str, ...], list[FileStatus]]:
+def diff_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:
     """What `render` would change, without writing: same facts as check."""
-    return check_files(matrix_file)
+    return check_files(matrix_file, templates)
 
 
 def graph_text(matrix_file: str, fmt: str) -> str:
@@ -58,7 +58,8 @@ def graph_text(matrix_file: str, fmt: str) -> str:
     return graph.mermaid(resolved, plan) if fmt == "mermaid" else graph.dot(resolved, plan)
 
 
-def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...]) -> int:
+def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
+             templates: str | None = None) -> int:
     """Make sure the generated files are current, then hand over to `docker buildx bake`.
 
     Returns docker's exit code; raises BakegenError when the files are stale
@@ -69,7 +70,7 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...]) -
 
     from .errors import BakegenError, Diagnostic
 
-    rendered = render_project(matrix_file)
+    rendered = render_project(matrix_file, templates)
     statuses = compare(rendered.project_dir, rendered.files)
     if any(s.changed for s in statuses):
         if not render_first:

@@ -25,6 +25,8 @@ from .runtimes.image_of import base_context
 NO_ATTESTATIONS = ("type=provenance,disabled=true", "type=sbom,disabled=true")
 
 DOCKERFILE_NAME = "Dockerfile"
+# The target docker/metadata-action's bake file defines.
+METADATA_ACTION = "docker-metadata-action"
 # Bake variable that narrows every target to the local machine's platform.
 LOCAL_PLATFORM = "LOCAL_PLATFORM"
 
@@ -68,6 +70,8 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         dockerfiles=tuple(dockerfiles),
         warnings=tuple(warnings),
         allow_reads=tuple(m.project.allow_outside),
+        templates=resolved.templates,
+        base_targets=(METADATA_ACTION,) if m.project.metadata_action else (),
     )
 
 
@@ -131,6 +135,7 @@ def _targets(resolved: Resolved, service: ResolvedService,
             attest=NO_ATTESTATIONS if service.single_manifest else (),
             output=tuple(stage_spec.output or ()),
             secret=secrets,
+            inherits=(METADATA_ACTION,) if m.project.metadata_action and stage_spec.push else (),
             cache_from=cache_from,
             cache_to=cache_to,
             push=stage_spec.push,

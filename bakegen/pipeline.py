@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import expand, load, resolve, source
-from .errors import BakegenError
+from .errors import BakegenError, Diagnostic
 from .plan import Plan
 
 
@@ -49,10 +49,19 @@ def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:
     return load_project(matrix_file)[1]
 
 
-def render_project(matrix_file: str | os.PathLike[str]) -> Rendered:
-    """Render every generated file for `matrix_file` in memory."""
+def render_project(matrix_file: str | os.PathLike[str], templates: str | None = None) -> Rendered:
+    """Render every generated file for `matrix_file` in memory.
+
+    `templates`: a folder of template overrides, instead of the matrix's
+    `project.templates`.
+    """
     from . import render  # Jinja is imported only by commands that render
 
     plan = build_plan(matrix_file)
-    files = render.render(plan)
-    return Rendered(Path(matrix_file).parent, plan, files)
+    project_dir = Path(matrix_file).parent
+    folder = templates or (str(project_dir / plan.templates) if plan.templates else None)
+    if folder is not None and not Path(folder).is_dir():
+        raise BakegenError([Diagnostic("template folder not found", file=folder,
+                                       hint="pass an existing folder to --templates")])
+    files = render.render(plan, str(Path(folder).resolve()) if folder else None)
+    return Rendered(project_dir, plan, files)

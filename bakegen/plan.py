@@ -55,6 +55,7 @@ class Target:
     attest: tuple[str, ...] = ()
     output: tuple[str, ...] = ()
     secret: tuple[str, ...] = ()  # bake `secret` entries: id=ID,env=VAR or id=ID,src=PATH
+    inherits: tuple[str, ...] = ()
     cache_from: tuple[Interpolated, ...] = ()
     cache_to: tuple[Interpolated, ...] = ()
     push: bool = False
@@ -91,6 +92,11 @@ class Plan:
     warnings: tuple[str, ...] = ()
     # Folders outside the project that bake must be allowed to read.
     allow_reads: tuple[str, ...] = ()
+    # Folder of template overrides, relative to the project folder.
+    templates: str | None = None
+    # Empty targets that others inherit from, filled in by other bake files
+    # (docker/metadata-action in CI).
+    base_targets: tuple[str, ...] = ()
 
     def bake_command(self) -> str:
         """`docker buildx bake`, with the --allow flags this plan needs."""

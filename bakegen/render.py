@@ -18,7 +18,10 @@ DOCKERIGNORE_TEMPLATE = "dockerignore.j2"
 
 
 def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
-    """Render every generated file of `plan`; raise BakegenError if a template fails."""
+    """Render every generated file of `plan`; raise BakegenError if a template fails.
+
+    `override_dir`: a folder whose templates replace shipped ones of the same name.
+    """
     env = templating.environment(override_dir)
     files: dict[str, str] = {}
     for dockerfile in plan.dockerfiles:
@@ -31,7 +34,7 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
                 service=dockerfile.service, patterns=dockerfile.dockerignore)
     files[BAKE_FILE] = _render(env, templating.BAKE_TEMPLATE, plan.source,
                                source=plan.source, variables=plan.variables, bake=plan.bake_command(),
-                               groups=plan.groups, targets=plan.targets)
+                               groups=plan.groups, targets=plan.targets, base_targets=plan.base_targets)
     files[MANIFEST] = manifest_text(plan.source, list(files))
     return files
 
@@ -42,6 +45,9 @@ def _render(env: jinja2.Environment, name: str, matrix_name: str, **context: obj
     except jinja2.TemplateSyntaxError as exc:
         raise BakegenError([Diagnostic(f"template syntax error: {exc.message}",
                                        file=exc.filename or name, line=exc.lineno or 0, column=1)]) from None
+    except jinja2.TemplateNotFound as exc:
+        raise BakegenError([Diagnostic(f"template not found: {exc.name}", file=name,
+                                       hint="shipped templates are reachable as bakegen/NAME")]) from None
     except jinja2.UndefinedError as exc:
         raise BakegenError([Diagnostic(f"template {name} uses an undefined value: {exc.message}",
                                        file=matrix_name)]) from None

@@ -45,6 +45,7 @@ class ResolvedService:
 class Resolved:
     matrix: schema.Matrix
     services: tuple[ResolvedService, ...]
+    templates: str | None = None  # override folder, checked to exist
 
     def service(self, name: str) -> ResolvedService:
         return self._by_name[name]
@@ -70,9 +71,12 @@ def resolve(matrix: schema.Matrix, project_dir: FsPath) -> Resolved:
     r.check_images()
     services = tuple(r.service(name, spec) for name, spec in matrix.services.items())
     r.check_names(services)
+    templates = None
+    if matrix.project.templates is not None:
+        templates = r.path(("project", "templates"), matrix.project.templates, must_be="dir")
     if r.errors:
         raise BakegenError(r.errors)
-    return Resolved(matrix, services)
+    return Resolved(matrix, services, templates)
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:

@@ -224,6 +224,24 @@ class Project(Model):
         ),
         examples=[True],
     )
+    metadata_action: bool = Field(
+        False,
+        description=(
+            "Pushed targets inherit the `docker-metadata-action` target that docker/metadata-action "
+            "writes in GitHub Actions (labels and annotations from the action; tags stay per "
+            "service). An empty target of that name keeps the file working outside CI."
+        ),
+        examples=[True],
+    )
+    templates: RelPath | None = Field(
+        None,
+        description=(
+            "Folder of template overrides, relative to matrix.yaml: a template there replaces the "
+            "shipped one of the same name (e.g. python.Dockerfile.j2, docker-bake.hcl.j2), and can "
+            "extend it as bakegen/NAME to change a single block. `--templates` overrides this."
+        ),
+        examples=["docker/templates"],
+    )
     cache: Cache | None = Field(None, description="Build cache for every target (none by default).",
                                 examples=[{"backend": "registry"}])
     allow_outside: list[RelPath] = Field(

@@ -128,11 +128,15 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 @cache
 def environment(override_dir: str | None = None) -> jinja2.Environment:
     """The Jinja environment; `override_dir` templates take precedence."""
-    search = [str(template_dir()), str(bake_template_path().parent)]
+    shipped = jinja2.FileSystemLoader([str(template_dir()), str(bake_template_path().parent)])
+    # A project's folder of overrides is searched first; shipped templates
+    # stay reachable as "bakegen/NAME", so an override can extend one and
+    # replace a single block.
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"bakegen": shipped}, delimiter="/"), shipped]
     if override_dir:
-        search.insert(0, override_dir)
+        loaders.insert(0, jinja2.FileSystemLoader(override_dir))
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(search),
+        loader=jinja2.ChoiceLoader(loaders),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

@@ -26,6 +26,8 @@ settings.load_profile("bakegen")
 # Tests get their own cache folder (compiled templates, parsed lock files).
 os.environ.setdefault("BAKEGEN_CACHE_DIR", tempfile.mkdtemp(prefix="bakegen-test-cache-"))
 
+pytest_plugins = ["pytester"]
+
 REPO = Path(__file__).resolve().parent.parent
 PROJECTS = Path(__file__).resolve().parent / "projects"
 

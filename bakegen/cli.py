@@ -232,5 +232,38 @@ def list_targets(matrix_file: str) -> None:
     click.echo(target_table(build_plan(matrix_file)))
 
 
+@cli.group()
+def ci() -> None:
+    """Generate CI workflows that build every platform on a native runner."""
+
+
+@ci.command("github")
+@matrix_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
+              help="Write to this file instead of standard output.")
+@handle_errors
+def ci_github(matrix_file: str, output: str | None) -> None:
+    """Print the GitHub Actions workflow for the matrix.
+
+    It builds each pushed target per platform on a native runner
+    (ubuntu-24.04, ubuntu-24.04-arm), pushes by digest and merges the tags.
+    Add `ci: {github: {}}` to the matrix so `render` writes it and `check`
+    keeps it current; this command shows it with the matrix's settings or
+    the defaults.
+    """
+    from .commands import github_workflow_text
+
+    text = github_workflow_text(matrix_file)
+    if output:
+        from pathlib import Path
+
+        from .write import atomic_write
+
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(output), text)
+    else:
+        click.echo(text, nl=False)
+
+
 def main() -> None:
     cli(prog_name="bakegen")

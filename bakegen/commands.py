@@ -91,3 +91,12 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     allow = [f"--allow=fs.read={p}" for p in rendered.plan.allow_reads]
     command = [docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *bake_args]
     return subprocess.run(command, cwd=rendered.project_dir).returncode
+
+
+def github_workflow_text(matrix_file: str) -> str:
+    from .pipeline import build_plan
+    from .render import github_workflow
+    from .schema import GithubCi
+
+    plan = build_plan(matrix_file)
+    return github_workflow(plan, plan.ci_github or GithubCi())

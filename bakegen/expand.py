@@ -72,6 +72,7 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         allow_reads=tuple(m.project.allow_outside),
         templates=resolved.templates,
         base_targets=(METADATA_ACTION,) if m.project.metadata_action else (),
+        ci_github=m.ci.github if m.ci else None,
     )
 
 

@@ -97,6 +97,8 @@ class Plan:
     # Empty targets that others inherit from, filled in by other bake files
     # (docker/metadata-action in CI).
     base_targets: tuple[str, ...] = ()
+    # Settings of the generated GitHub Actions workflow, if the matrix asks for one.
+    ci_github: Any = None
 
     def bake_command(self) -> str:
         """`docker buildx bake`, with the --allow flags this plan needs."""

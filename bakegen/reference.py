@@ -31,6 +31,7 @@ SECTIONS = [
     ("`services.<name>.healthcheck`", "HealthCheck"),
     ("`services.<name>.python`", "PythonOptions"),
     ("`services.<name>.go`", "GoOptions"),
+    ("`ci.github`", "GithubCi"),
 ]
 
 

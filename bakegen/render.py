@@ -11,6 +11,7 @@ import jinja2
 from . import templating
 from .errors import BakegenError, Diagnostic
 from .plan import Plan
+from .schema import GithubCi
 from .write import MANIFEST, manifest_text
 
 BAKE_FILE = "docker-bake.hcl"
@@ -35,8 +36,18 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
     files[BAKE_FILE] = _render(env, templating.BAKE_TEMPLATE, plan.source,
                                source=plan.source, variables=plan.variables, bake=plan.bake_command(),
                                groups=plan.groups, targets=plan.targets, base_targets=plan.base_targets)
+    if plan.ci_github is not None:
+        files[plan.ci_github.workflow] = github_workflow(plan, plan.ci_github)
     files[MANIFEST] = manifest_text(plan.source, list(files))
     return files
+
+
+def github_workflow(plan: Plan, ci: GithubCi) -> str:
+    """The GitHub Actions workflow for `plan` (see ci_github.py)."""
+    from . import ci_github
+
+    registry = next(v.default for v in plan.variables if v.name == "REGISTRY")
+    return ci_github.render(plan, ci, str(registry), plan.source)
 
 
 def _render(env: jinja2.Environment, name: str, matrix_name: str, **context: object) -> str:

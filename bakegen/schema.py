@@ -565,6 +565,52 @@ class Service(Model):
                                  examples=[{"lambda_runtime": True}])
 
 
+class GithubCi(Model):
+    """A generated GitHub Actions workflow: every pushed target built per platform on a native runner."""
+
+    workflow: Annotated[str, Field(pattern=r"^\.github/workflows/[A-Za-z0-9._-]+\.ya?ml$")] = Field(
+        ".github/workflows/bakegen.yml",
+        description="Path of the generated workflow, relative to matrix.yaml.",
+        examples=[".github/workflows/images.yml"],
+    )
+    name: str = Field("images", min_length=1, description="The workflow's name.", examples=["images"])
+    branches: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["main"], min_length=1,
+        description="Branches whose pushes build and push (pull requests build without pushing).",
+        examples=[["main"]],
+    )
+    runners: dict[Platform, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: {"linux/amd64": "ubuntu-24.04", "linux/arm64": "ubuntu-24.04-arm"},
+        description=(
+            "Runner label per platform: each platform builds natively there. A platform without a "
+            "runner builds on the linux/amd64 runner under QEMU emulation."
+        ),
+        examples=[{"linux/amd64": "ubuntu-24.04", "linux/arm64": "ubuntu-24.04-arm"}],
+    )
+    cache: Literal["gha", "registry"] = Field(
+        "gha",
+        description=(
+            "Build cache of the CI jobs, one scope per target and platform so platforms do not "
+            "overwrite each other's cache: `gha` (GitHub's cache service) or `registry` (cache "
+            "images next to the images)."
+        ),
+        examples=["gha"],
+    )
+    username_secret: Annotated[str, Field(pattern=ARG_PATTERN)] = Field(
+        "REGISTRY_USERNAME", description="Repository secret with the registry user name.",
+        examples=["REGISTRY_USERNAME"])
+    password_secret: Annotated[str, Field(pattern=ARG_PATTERN)] = Field(
+        "REGISTRY_PASSWORD", description="Repository secret with the registry password or token.",
+        examples=["REGISTRY_PASSWORD"])
+
+
+class Ci(Model):
+    """Generated CI configuration."""
+
+    github: Annotated[GithubCi, BeforeValidator(_none_is_empty, json_schema_input_type=GithubCi | None)] | None = Field(
+        None, description="A GitHub Actions workflow (`github:` alone takes every default).", examples=[{}])
+
+
 class Matrix(Model):
     """A bakegen matrix: everything needed to generate Dockerfiles and docker-bake.hcl."""
 
@@ -594,6 +640,11 @@ class Matrix(Model):
         default_factory=dict,
         description="Deploy targets and the platforms they accept.",
         examples=[{"lambda": {"platforms": ["linux/arm64"], "single_manifest": True}}],
+    )
+    ci: Ci | None = Field(
+        None,
+        description="Generated CI workflows, rendered and checked with the other generated files.",
+        examples=[{"github": {"cache": "gha"}}],
     )
     services: dict[Name, Service] = Field(
         min_length=1,

@@ -27,7 +27,7 @@ def test_second_render_rewrites_nothing(example, run):
     before = tree(root)
     result = run("render", "-f", str(example))
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[-1] == "0 file(s) written, 18 unchanged"
+    assert result.stdout.splitlines()[-1] == "0 file(s) written, 19 unchanged"
     assert tree(root) == before
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == stamps
 

@@ -1,0 +1,118 @@
+"""The generated GitHub Actions workflow: valid, and a correct job graph."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from bakegen import build_plan
+from bakegen.plan import display
+
+WORKFLOW = ".github/workflows/bakegen.yml"
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    assert found, f"{name} is a test dependency"
+    return found
+
+
+def with_ci(matrix: Path) -> Path:
+    matrix.write_text(matrix.read_text() + "ci:\n  github: {cache: registry}\n")
+    return matrix
+
+
+def rendered(matrix: Path, run) -> dict:
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 0, result.stderr
+    return YAML(typ="safe", pure=True).load((matrix.parent / WORKFLOW).read_text())
+
+
+def test_workflow_passes_actionlint_and_the_github_schema(example, project, run):
+    files = []
+    for matrix in (example, with_ci(project("shared-image")), with_ci(project("go-lambda"))):
+        rendered(matrix, run)
+        files.append(str(matrix.parent / WORKFLOW))
+    lint = subprocess.run([tool("actionlint"), "-no-color", *files], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    schema = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
+                            capture_output=True, text=True)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+
+
+def build_entries(workflow: dict) -> list[dict]:
+    return [e for name, job in workflow["jobs"].items() if name.startswith("build")
+            for e in job["strategy"]["matrix"]["include"]]
+
+
+def test_every_pushed_target_and_platform_is_built_once_and_merged_once(example, run):
+    workflow = rendered(example, run)
+    plan = build_plan(example)
+    pushed = [t for t in plan.targets if t.push]
+    built = [(e["target"], e["platform"]) for e in build_entries(workflow)]
+    assert sorted(built) == sorted((t.name, p) for t in pushed for p in t.platforms)
+    assert len(built) == len(set(built))
+
+    merged = workflow["jobs"]["merge"]["strategy"]["matrix"]["include"]
+    multi = [t for t in pushed if not t.attest]
+    assert [m["target"] for m in merged] == [t.name for t in multi]
+    for m, t in zip(merged, multi, strict=True):
+        assert m["tags"].split() == [display(tag) for tag in t.tags]
+    assert set(workflow["jobs"]["merge"]["needs"]) == {n for n in workflow["jobs"] if n.startswith("build")}
+
+
+def test_single_manifest_targets_are_pushed_with_tags_not_merged(example, run):
+    workflow = rendered(example, run)
+    finalize = [e for e in build_entries(workflow) if e["target"] == "finalize-production"]
+    assert len(finalize) == 1 and finalize[0]["single"] is True and finalize[0]["platform"] == "linux/arm64"
+    assert "finalize-production" not in [m["target"] for m in workflow["jobs"]["merge"]["strategy"]["matrix"]["include"]]
+    steps = workflow["jobs"]["build-0"]["steps"]
+    single = next(s for s in steps if s.get("id") == "single")
+    assert "push-by-digest" not in single["with"]["set"]
+    by_digest = next(s for s in steps if s.get("id") == "bake")
+    assert "push-by-digest=true,name-canonical=true" in by_digest["with"]["set"]
+    assert "${{ matrix.target }}.tags=\n" in by_digest["with"]["set"]
+
+
+def test_native_runners_and_a_cache_scope_per_target_and_platform(example, run):
+    workflow = rendered(example, run)
+    entries = build_entries(workflow)
+    runners = {e["platform"]: e["runner"] for e in entries}
+    assert runners == {"linux/amd64": "ubuntu-24.04", "linux/arm64": "ubuntu-24.04-arm"}
+    assert not any(e["emulate"] for e in entries)
+    scopes = [e["cache"] for e in entries]
+    assert len(scopes) == len(set(scopes))
+    assert "type=gha,scope=insights-production-arm64" in scopes
+
+
+def test_targets_built_from_another_targets_image_come_after_it(example, run):
+    workflow = rendered(example, run)
+    level = {e["target"]: name for name, job in workflow["jobs"].items() if name.startswith("build")
+             for e in job["strategy"]["matrix"]["include"]}
+    assert level["portal-production"] == "build-0"
+    assert level["portal-web-production"] == "build-1"
+    assert workflow["jobs"]["build-1"]["needs"] == "build-0"
+    web = next(e for e in build_entries(workflow) if e["target"] == "portal-web-production")
+    assert web["deps"] == ("portal-production.platform=linux/arm64\n"
+                           "portal-production.cache-from=type=gha,scope=portal-production-arm64\n")
+
+
+def test_platform_without_a_runner_is_emulated(project, run):
+    matrix = project("minimal")
+    matrix.write_text(matrix.read_text() + "ci:\n  github:\n    runners: {linux/amd64: ubuntu-24.04}\n")
+    entries = build_entries(rendered(matrix, run))
+    arm = [e for e in entries if e["platform"] == "linux/arm64"]
+    assert arm and all(e["emulate"] and e["runner"] == "ubuntu-24.04" for e in arm)
+
+
+def test_workflow_is_checked_like_the_other_generated_files(example, run):
+    rendered(example, run)
+    path = example.parent / WORKFLOW
+    assert run("ci", "github", "-f", str(example)).stdout == path.read_text()
+    path.write_text(path.read_text().replace("ubuntu-24.04-arm", "self-hosted-arm"))
+    result = run("check", "-f", str(example))
+    assert result.exit_code == 1 and f"a/{WORKFLOW}" in result.stdout

@@ -27,6 +27,9 @@ EXPAND = (
     "expand() { local s=\"$1\"; s=\"${s//'${REGISTRY}'/$REGISTRY}\"; printf '%s' \"${s//'${TAG}'/$TAG}\"; }\n"
 )
 
+# GitHub's limit on the jobs one matrix may start.
+MAX_MATRIX = 256
+
 # Current major versions (node24 runtimes; actionlint flags the node20 ones).
 ACTIONS = {
     "checkout": "actions/checkout@v6",
@@ -83,6 +86,7 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
         "REVISION": "${{ github.sha }}",
     }
     jobs: dict[str, Any] = {}
+    previous: list[str] = []
     for level in range(n_levels):
         entries = []
         for t in pushed:
@@ -107,30 +111,40 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
                         for d in dependencies(by_name[t.name])
                     ),
                 })
-        job_name = "build" if n_levels == 1 else f"build-{level}"
-        job: dict[str, Any] = {
-            "name": "${{ matrix.target }} (${{ matrix.platform }})",
-            "runs-on": "${{ matrix.runner }}",
-        }
-        if level:
-            job["needs"] = "build" if n_levels == 1 else f"build-{level - 1}"
-        job.update({
-            "strategy": {"fail-fast": False, "matrix": {"include": entries}},
-            "steps": _build_steps(ci),
-        })
-        jobs[job_name] = job
+        # GitHub runs at most 256 jobs from one matrix: larger levels split.
+        chunks = [entries[i:i + MAX_MATRIX] for i in range(0, len(entries), MAX_MATRIX)] or [[]]
+        names = []
+        for index, chunk in enumerate(chunks):
+            job_name = "build" if n_levels == 1 else f"build-{level}"
+            if len(chunks) > 1:
+                job_name += f"-part{index + 1}"
+            job: dict[str, Any] = {
+                "name": "${{ matrix.target }} (${{ matrix.platform }})",
+                "runs-on": "${{ matrix.runner }}",
+            }
+            if previous:
+                job["needs"] = previous[0] if len(previous) == 1 else list(previous)
+            job.update({
+                "strategy": {"fail-fast": False, "matrix": {"include": chunk}},
+                "steps": _build_steps(ci),
+            })
+            jobs[job_name] = job
+            names.append(job_name)
+        previous = names
 
     merge_targets = [t for t in pushed if not t.attest]
-    if merge_targets:
-        jobs["merge"] = {
+    builds = list(jobs)
+    merges = [{"target": t.name, "image": image_name(t), "tags": " ".join(display(tag) for tag in t.tags)}
+              for t in merge_targets]
+    chunks = [merges[i:i + MAX_MATRIX] for i in range(0, len(merges), MAX_MATRIX)]
+    for index, chunk in enumerate(chunks):
+        name = "merge" if len(chunks) == 1 else f"merge-part{index + 1}"
+        jobs[name] = {
             "name": "tag ${{ matrix.target }}",
             "runs-on": ci.runners.get("linux/amd64", "ubuntu-24.04"),
-            "needs": list(jobs),
+            "needs": builds,
             "if": "github.event_name != 'pull_request'",
-            "strategy": {"fail-fast": False, "matrix": {"include": [
-                {"target": t.name, "image": image_name(t), "tags": " ".join(display(tag) for tag in t.tags)}
-                for t in merge_targets
-            ]}},
+            "strategy": {"fail-fast": False, "matrix": {"include": chunk}},
             "steps": _merge_steps(ci),
         }
     return {

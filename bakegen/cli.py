@@ -239,30 +239,22 @@ def ci() -> None:
 
 @ci.command("github")
 @matrix_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
-              help="Write to this file instead of standard output.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the workflow instead of writing it.")
 @handle_errors
-def ci_github(matrix_file: str, output: str | None) -> None:
-    """Print the GitHub Actions workflow for the matrix.
+def ci_github(matrix_file: str, to_stdout: bool) -> None:
+    """Write the GitHub Actions workflow (default .github/workflows/bakegen.yml).
 
     It builds each pushed target per platform on a native runner
     (ubuntu-24.04, ubuntu-24.04-arm), pushes by digest and merges the tags.
-    Add `ci: {github: {}}` to the matrix so `render` writes it and `check`
-    keeps it current; this command shows it with the matrix's settings or
-    the defaults.
+    With `ci: {github: {}}` in the matrix, `render` writes it too and `check`
+    keeps it current.
     """
-    from .commands import github_workflow_text
+    from .commands import github_workflow, write_github_workflow
 
-    text = github_workflow_text(matrix_file)
-    if output:
-        from pathlib import Path
-
-        from .write import atomic_write
-
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(Path(output), text)
-    else:
-        click.echo(text, nl=False)
+    if to_stdout:
+        click.echo(github_workflow(matrix_file)[1], nl=False)
+        return
+    _warn(tuple(write_github_workflow(matrix_file)))
 
 
 def main() -> None:

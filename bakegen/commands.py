@@ -93,10 +93,27 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     return subprocess.run(command, cwd=rendered.project_dir).returncode
 
 
-def github_workflow_text(matrix_file: str) -> str:
+def github_workflow(matrix_file: str) -> tuple[str, str, bool]:
+    """(path, text, in the matrix) of the GitHub Actions workflow for `matrix_file`."""
     from .pipeline import build_plan
-    from .render import github_workflow
+    from .render import github_workflow as render_workflow
     from .schema import GithubCi
 
     plan = build_plan(matrix_file)
-    return github_workflow(plan, plan.ci_github or GithubCi())
+    ci = plan.ci_github or GithubCi()
+    return ci.workflow, render_workflow(plan, ci), plan.ci_github is not None
+
+
+def write_github_workflow(matrix_file: str) -> list[str]:
+    """Write the workflow next to the matrix (never over a file bakegen did not write); return warnings."""
+    from pathlib import Path
+
+    path, text, configured = github_workflow(matrix_file)
+    statuses = compare(Path(matrix_file).parent, {path: text})
+    write(Path(matrix_file).parent, statuses)
+    state = statuses[0].state
+    print(f"{state:<9} {path}" if state != "unchanged" else f"unchanged {path}")
+    if configured:
+        return []
+    return [f"{matrix_file} has no `ci: {{github: {{}}}}`: `bakegen check` does not keep {path} current; "
+            "add it to the matrix so render and check cover the workflow"]

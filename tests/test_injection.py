@@ -69,6 +69,9 @@ def render(values: dict) -> dict[str, str] | None:
         # No line wrapping either: folding a long quoted scalar across lines
         # is where ruamel's emitter can add a space.
         yaml.width = 1_000_000
+        # Every scalar double-quoted: ruamel writes some strings (e.g. '?0' in a
+        # flow mapping) plain, where no YAML parser can read them back.
+        yaml.default_style = '"'
         yaml.dump(matrix(values), buffer)
         (root / "matrix.yaml").write_text(buffer.getvalue(), encoding="utf-8")
         try:

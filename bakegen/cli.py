@@ -145,9 +145,9 @@ def diff(matrix_file: str, templates: str | None) -> None:
 
     Coloured on a terminal; NO_COLOR turns colour off.
     """
-    from .commands import diff_files
+    from .commands import check_files
 
-    warnings, changed = diff_files(matrix_file, templates)
+    warnings, changed = check_files(matrix_file, templates)
     _warn(warnings)
     color = False if os.environ.get("NO_COLOR") else None
     for status in changed:

@@ -26,7 +26,10 @@ def render_files(matrix_file: str, force: bool = False, templates: str | None = 
 
 
 def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:
-    """Render in memory; return the warnings and the files that differ from disk."""
+    """Render in memory; return the warnings and the files that differ from disk.
+
+    The facts behind both `check` and `diff`.
+    """
     rendered = render_project(matrix_file, templates)
     statuses = compare(rendered.project_dir, rendered.files)
     return rendered.warnings, [s for s in statuses if s.changed]
@@ -43,11 +46,6 @@ def target_table(plan: Plan) -> str:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
-
-
-def diff_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:
-    """What `render` would change, without writing: same facts as check."""
-    return check_files(matrix_file, templates)
 
 
 def graph_text(matrix_file: str, fmt: str) -> str:

@@ -136,7 +136,7 @@ class _Resolver:
         if not derived and runtime != "dockerfile":
             base_build, base_run = self.base_images(name, spec, runtime)
         if spec.healthcheck:
-            self.check_healthcheck(name, spec)
+            self.check_healthcheck(name, spec, runtime)
         for secret_id, secret in spec.secrets.items():
             self.check_secret(name, secret_id, secret)
 
@@ -229,7 +229,7 @@ class _Resolver:
         elif secret.target is not None and secret.file is None:
             self.error(at + ("target",), "`target` is where a secret file is mounted; it needs `file`")
 
-    def check_healthcheck(self, name: str, spec: schema.Service) -> None:
+    def check_healthcheck(self, name: str, spec: schema.Service, runtime: str) -> None:
         at: Path = ("services", name, "healthcheck")
         hc = spec.healthcheck
         assert hc is not None
@@ -237,6 +237,9 @@ class _Resolver:
             self.error(at, "a health check needs exactly one of `http` or `command`")
         elif hc.http is not None and spec.port is None and not self.inherited_port(spec):
             self.error(at + ("http",), "an http health check needs the service's `port`")
+        elif hc.http is not None and runtimes.get(runtime).http_probe("http://127.0.0.1/") is None:
+            self.error(at + ("http",), f"{runtime} images have no tool to probe http with",
+                       "give `healthcheck.command` instead, e.g. your binary's own health-check mode")
 
     def inherited_port(self, spec: schema.Service) -> bool:
         seen: set[str] = set()

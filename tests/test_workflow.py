@@ -173,11 +173,18 @@ def fake_docker(folder: Path, buildx_ok: bool = True) -> Path:
     return log
 
 
-def test_bake_hands_over_to_docker(example, run, tmp_path, monkeypatch):
+@pytest.fixture
+def docker_log(tmp_path, monkeypatch) -> Path:
+    """A fake `docker` first on PATH; returns the file its calls are recorded in."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = fake_docker(bin_dir)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_bake_hands_over_to_docker(example, run, docker_log):
+    log = docker_log
     assert run("render", "-f", str(example)).exit_code == 0
     result = run("bake", "-f", str(example), "production", "--push", "--set", "*.platform=linux/arm64")
     assert result.exit_code == 0, result.stderr
@@ -186,11 +193,8 @@ def test_bake_hands_over_to_docker(example, run, tmp_path, monkeypatch):
                      f"{example.parent}|buildx bake --file docker-bake.hcl production --push --set *.platform=linux/arm64"]
 
 
-def test_bake_refuses_stale_files_unless_asked_to_render(example, run, tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = fake_docker(bin_dir)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+def test_bake_refuses_stale_files_unless_asked_to_render(example, run, docker_log):
+    log = docker_log
     stale_example(example, run)
     result = run("bake", "-f", str(example), "production")
     assert result.exit_code == 2

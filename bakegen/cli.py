@@ -232,6 +232,26 @@ def list_targets(matrix_file: str) -> None:
     click.echo(target_table(build_plan(matrix_file)))
 
 
+@cli.command()
+@matrix_option
+@handle_errors
+def sizes(matrix_file: str) -> None:
+    """Check pushed image sizes per platform against each service's size_budget.
+
+    Reads the images named by the production tags (REGISTRY and TAG from the
+    environment, else the matrix's defaults) with `docker buildx imagetools
+    inspect`. Exit 1 when an image is over its budget.
+    """
+    from . import sizes as sizes_module
+    from .pipeline import load_project
+
+    resolved, plan = load_project(matrix_file)
+    rows = sizes_module.measure(plan, resolved.matrix)
+    click.echo(sizes_module.table(rows))
+    if any(r.over for r in rows):
+        sys.exit(EXIT_STALE)
+
+
 @cli.group()
 def ci() -> None:
     """Generate CI workflows that build every platform on a native runner."""

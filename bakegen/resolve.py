@@ -139,6 +139,10 @@ class _Resolver:
             self.check_healthcheck(name, spec, runtime)
         for secret_id, secret in spec.secrets.items():
             self.check_secret(name, secret_id, secret)
+        for key in spec.size_budget:
+            if key != "default" and key not in platforms:
+                self.error(at + ("size_budget", key),
+                           f"'{key}' is not one of this service's platforms ({', '.join(platforms)})")
 
         targets = {stage: self.m.stages[stage].target or stage for stage in stages}
         targets.update({k: v for k, v in spec.targets.items() if k in targets})

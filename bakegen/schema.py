@@ -91,6 +91,23 @@ def _scalar_to_str(value: Any) -> Any:
     return value
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|MB|GB|KiB|MiB|GiB)\s*$")
+_UNITS = {"B": 1, "kB": 1000, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+def parse_size(value: str) -> int:
+    """Bytes in a size like '400MB' or '1.5GiB'."""
+    match = _SIZE.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a size; write e.g. 400MB or 1.5GiB")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _check_size(value: Any) -> Any:
+    parse_size(str(value))
+    return str(value)
+
+
 def _one_line(value: Any) -> Any:
     values = value.values() if isinstance(value, dict) else [value]
     if any("\n" in v or "\r" in v for v in values):
@@ -538,6 +555,14 @@ class Service(Model):
             "ENV, so they are not stored in the image."
         ),
         examples=[{"pypi-token": {"env": "UV_INDEX_PRIVATE_PASSWORD"}}],
+    )
+    size_budget: dict[str, Annotated[str, AfterValidator(_check_size)]] = Field(
+        default_factory=dict,
+        description=(
+            "Largest acceptable pushed (compressed) image size per platform, plus `default`; "
+            "`bakegen sizes` checks the pushed images against it."
+        ),
+        examples=[{"linux/amd64": "400MB", "linux/arm64": "380MB"}],
     )
     run_as_root: bool = Field(
         False,

@@ -199,3 +199,53 @@ def test_allowed_outside_context_shows_the_allow_flag(tmp_path, run):
     bake = (matrix.parent / "docker-bake.hcl").read_text()
     assert "`docker buildx bake --allow fs.read=../libs`" in bake
     assert build_plan(matrix).target("fn-production").contexts == {"shared": "../libs/shared"}
+
+
+def registry_docker(folder: Path, amd64: int, arm64: int) -> None:
+    """A fake `docker` serving one image index and its two platform manifests."""
+    import json
+    import stat
+
+    index = {"manifests": [
+        {"digest": "sha256:" + "a" * 64, "platform": {"os": "linux", "architecture": "amd64"}},
+        {"digest": "sha256:" + "b" * 64, "platform": {"os": "linux", "architecture": "arm64"}},
+        {"digest": "sha256:" + "c" * 64, "platform": {"os": "unknown", "architecture": "unknown"}},
+    ]}
+    def manifest(size):
+        return {"config": {"size": 1000}, "layers": [{"size": size - 1000}]}
+    (folder / "index.json").write_text(json.dumps(index))
+    (folder / "amd64.json").write_text(json.dumps(manifest(amd64)))
+    (folder / "arm64.json").write_text(json.dumps(manifest(arm64)))
+    script = folder / "docker"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{folder}/calls.log"\n'
+        'case "$5" in\n'
+        f'  *@sha256:aaaa*) cat "{folder}/amd64.json" ;;\n'
+        f'  *@sha256:bbbb*) cat "{folder}/arm64.json" ;;\n'
+        f'  *) cat "{folder}/index.json" ;;\n'
+        "esac\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def test_image_size_budget_per_platform(project, run, tmp_path, monkeypatch):
+    import os
+
+    matrix = project("two-arch-service")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("TAG", "2.3.1")
+    registry_docker(bin_dir, amd64=390_000_000, arm64=370_000_000)
+    result = run("sizes", "-f", str(matrix))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "reports-production  linux/amd64  390.0 MB  400.0 MB  ok",
+        "reports-production  linux/arm64  370.0 MB  380.0 MB  ok",
+    ]
+    assert "buildx imagetools inspect --raw registry.example.com/reporting/reports:2.3.1" in (
+        bin_dir / "calls.log").read_text()
+    registry_docker(bin_dir, amd64=390_000_000, arm64=381_000_000)
+    result = run("sizes", "-f", str(matrix))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1] == "reports-production  linux/arm64  381.0 MB  380.0 MB  OVER BUDGET"

@@ -18,7 +18,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from .plan import Plan, Target, display
+from .plan import Plan, Target, display, repository
 from .schema import GithubCi
 
 # A bash function that replaces bake's ${REGISTRY} and ${TAG} by the job's env values
@@ -49,9 +49,7 @@ def arch(platform: str) -> str:
 
 def image_name(target: Target) -> str:
     """The repository of a target's first tag, for pushing by digest."""
-    tag = display(target.tags[0])
-    repo, sep, last = tag.rpartition(":")
-    return repo if sep and "/" not in last else tag
+    return repository(display(target.tags[0]))
 
 
 def dependencies(target: Target) -> list[str]:

@@ -29,6 +29,12 @@ def display(value: Interpolated) -> str:
     return "".join(f"${{{p.name}}}" if isinstance(p, Var) else p for p in value)
 
 
+def repository(ref: str) -> str:
+    """An image reference without its tag: registry:5000/ns/app:1.0 -> registry:5000/ns/app."""
+    name, sep, tag = ref.rpartition(":")
+    return name if sep and "/" not in tag else ref
+
+
 @dataclass(frozen=True)
 class Variable:
     name: str

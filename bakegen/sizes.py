@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 
 from .errors import BakegenError, Diagnostic
-from .plan import Plan, Var
+from .plan import Plan, Var, repository
 from .schema import Matrix, parse_size
 
 
@@ -70,7 +70,7 @@ def measure(plan: Plan, matrix: Matrix) -> list[Measured]:
                     continue  # attestation manifests
                 name = "/".join(x for x in (p.get("os"), p.get("architecture"), p.get("variant")) if x)
                 by_platform[name] = entry["digest"]
-            repo = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+            repo = repository(ref)
             sizes = {name: _manifest_size(_inspect(docker, f"{repo}@{digest}")) for name, digest in by_platform.items()}
         else:  # a single manifest (single_manifest deploy targets)
             sizes = {t.platforms[0]: _manifest_size(top)}

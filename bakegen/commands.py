@@ -20,8 +20,8 @@ def render_files(matrix_file: str, force: bool = False, templates: str | None = 
     unchanged = sum(s.state == "unchanged" for s in statuses)
     summary = f"{written} file(s) written, {unchanged} unchanged"
     print(summary + (f", {deleted} deleted" if deleted else ""))
-    if rendered.plan.allow_reads:
-        print(f"build with: {rendered.plan.bake_command()}")
+    if rendered.allow:
+        print(f"build with: {rendered.bake_command()}  (--allow: buildx 0.19 and later)")
     return rendered.warnings
 
 
@@ -61,11 +61,11 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     """Make sure the generated files are current, then hand over to `docker buildx bake`.
 
     Returns docker's exit code; raises BakegenError when the files are stale
-    (without --render) or docker/buildx is missing.
+    (without --render), or docker, buildx or the builder cannot build them.
     """
-    import shutil
     import subprocess
 
+    from . import buildx as buildx_module
     from .errors import BakegenError, Diagnostic
 
     rendered = render_project(matrix_file, templates)
@@ -76,18 +76,14 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
                 "generated files are not current", file=matrix_file,
                 hint="run `bakegen render` first, or `bakegen bake --render ...`")])
         write(rendered.project_dir, statuses)
-    docker = shutil.which("docker")
-    if docker is None:
-        raise BakegenError([Diagnostic(
-            "docker is not installed or not on PATH", file="docker",
-            hint="install Docker (Desktop, or the engine with the buildx plugin)")])
-    probe = subprocess.run([docker, "buildx", "version"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        raise BakegenError([Diagnostic(
-            "docker buildx is not available: " + (probe.stderr.strip().splitlines() or ["no output"])[-1],
-            file="docker", hint="install the buildx plugin: https://docs.docker.com/build/")])
-    allow = [f"--allow=fs.read={p}" for p in rendered.plan.allow_reads]
-    command = [docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *bake_args]
+    builder = next((a.split("=", 1)[1] for a in bake_args if a.startswith("--builder=")), None)
+    if builder is None and "--builder" in bake_args[:-1]:
+        builder = bake_args[bake_args.index("--builder") + 1]
+    found = buildx_module.probe(builder)
+    buildx_module.check_can_build(found, rendered.plan, bake_args)
+    # buildx before 0.19 has no --allow (and checks no entitlements).
+    allow = list(rendered.allow) if found.supports_allow else []
+    command = [found.docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *bake_args]
     return subprocess.run(command, cwd=rendered.project_dir).returncode
 
 

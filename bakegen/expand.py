@@ -29,6 +29,9 @@ DOCKERFILE_NAME = "Dockerfile"
 METADATA_ACTION = "docker-metadata-action"
 # Bake variable that narrows every target to the local machine's platform.
 LOCAL_PLATFORM = "LOCAL_PLATFORM"
+# Bake variable that turns on cache export: local and pull-request builds
+# cannot write to the cache registry, so only push and CI builds do.
+CACHE_EXPORT = "CACHE_EXPORT"
 
 
 def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
@@ -62,6 +65,9 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         Variable(LOCAL_PLATFORM, False,
                  "true: build only for this machine's platform (BAKE_LOCAL_PLATFORM), e.g. to --load."),
     )
+    if any(t.cache_to for t in targets):
+        variables += (Variable(CACHE_EXPORT, False,
+                               "true: also export the build cache (push and CI builds; needs push access)."),)
     return Plan(
         source=source,
         variables=variables,
@@ -73,6 +79,7 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         templates=resolved.templates,
         base_targets=(METADATA_ACTION,) if m.project.metadata_action else (),
         ci_github=m.ci.github if m.ci else None,
+        syntax=None if m.project.dockerfile_syntax == "builtin" else m.project.dockerfile_syntax,
     )
 
 

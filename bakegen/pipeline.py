@@ -22,6 +22,13 @@ class Rendered:
     project_dir: Path
     plan: Plan
     files: dict[str, str]  # path relative to project_dir -> text
+    allow: tuple[str, ...] = ()  # --allow=... flags the bake file needs (buildx >= 0.19)
+
+    def bake_command(self) -> str:
+        """`docker buildx bake` with the entitlements this project needs."""
+        from .entitlements import command
+
+        return command(self.allow)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -63,5 +70,5 @@ def render_project(matrix_file: str | os.PathLike[str], templates: str | None = 
     if folder is not None and not Path(folder).is_dir():
         raise BakegenError([Diagnostic("template folder not found", file=folder,
                                        hint="pass an existing folder to --templates")])
-    files = render.render(plan, str(Path(folder).resolve()) if folder else None)
-    return Rendered(project_dir, plan, files)
+    files, allow = render.render(plan, str(Path(folder).resolve()) if folder else None)
+    return Rendered(project_dir, plan, files, allow)

@@ -105,10 +105,8 @@ class Plan:
     base_targets: tuple[str, ...] = ()
     # Settings of the generated GitHub Actions workflow, if the matrix asks for one.
     ci_github: Any = None
-
-    def bake_command(self) -> str:
-        """`docker buildx bake`, with the --allow flags this plan needs."""
-        return " ".join(["docker buildx bake", *(f"--allow fs.read={p}" for p in self.allow_reads)])
+    # The `# syntax=` image of generated Dockerfiles; None: no such line.
+    syntax: str | None = None
 
     def target(self, name: str) -> Target:
         for t in self.targets:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import jinja2
 
-from . import templating
+from . import entitlements, templating
 from .errors import BakegenError, Diagnostic
 from .plan import Plan
 from .schema import GithubCi
@@ -18,28 +18,48 @@ BAKE_FILE = "docker-bake.hcl"
 DOCKERIGNORE_TEMPLATE = "dockerignore.j2"
 
 
-def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
+def render(plan: Plan, override_dir: str | None = None) -> tuple[dict[str, str], tuple[str, ...]]:
     """Render every generated file of `plan`; raise BakegenError if a template fails.
 
-    `override_dir`: a folder whose templates replace shipped ones of the same name.
+    Returns the files ({relative path: text}) and the `--allow=...` flags the
+    bake file needs. `override_dir`: a folder whose templates replace shipped
+    ones of the same name.
     """
     env = templating.environment(override_dir)
     files: dict[str, str] = {}
     for dockerfile in plan.dockerfiles:
         files[dockerfile.path] = _render(env, dockerfile.template, plan.source,
                                          source=plan.source, service=dockerfile.service,
-                                         values=dockerfile.values)
+                                         syntax=plan.syntax, values=dockerfile.values)
         if dockerfile.dockerignore is not None:
             files[dockerfile.path + ".dockerignore"] = _render(
                 env, DOCKERIGNORE_TEMPLATE, plan.source, source=plan.source,
                 service=dockerfile.service, patterns=dockerfile.dockerignore)
-    files[BAKE_FILE] = _render(env, templating.BAKE_TEMPLATE, plan.source,
-                               source=plan.source, variables=plan.variables, bake=plan.bake_command(),
-                               groups=plan.groups, targets=plan.targets, base_targets=plan.base_targets)
+    files[BAKE_FILE], allow = _render_bake(env, plan)
     if plan.ci_github is not None:
         files[plan.ci_github.workflow] = github_workflow(plan, plan.ci_github)
     files[MANIFEST] = manifest_text(plan.source, list(files))
-    return files
+    return files, allow
+
+
+def _render_bake(env: jinja2.Environment, plan: Plan) -> tuple[str, tuple[str, ...]]:
+    """The bake file, whose header names every entitlement it needs.
+
+    A template override may add attributes that need more (ssh, host
+    network): those are read from a first rendering, then written into the
+    header of the second.
+    """
+    needed = entitlements.from_plan(plan)
+    for _ in range(2):
+        allow = entitlements.flags(needed)
+        text = _render(env, templating.BAKE_TEMPLATE, plan.source, source=plan.source,
+                       variables=plan.variables, allow=allow, bake=entitlements.command(allow),
+                       groups=plan.groups, targets=plan.targets, base_targets=plan.base_targets)
+        found = entitlements.from_text(text)
+        if set(found) <= set(needed):
+            break
+        needed += found
+    return text, allow
 
 
 def github_workflow(plan: Plan, ci: GithubCi) -> str:

@@ -19,6 +19,10 @@ from . import runtimes, schema
 from .errors import BakegenError, Diagnostic, Path
 
 RESERVED_GROUPS = ("default", "push")
+# The machines developers build on. `LOCAL_PLATFORM=true docker buildx bake`
+# builds for the machine's own platform, whatever a service deploys to, so
+# every generated Dockerfile knows these too.
+LOCAL_PLATFORMS = ("linux/amd64", "linux/arm64")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class ResolvedService:
     args: dict[str, dict[str, str]]  # name -> platform -> value
     env: dict[str, dict[str, str]]
     contexts: dict[str, str] = field(default_factory=dict)
+    # Platforms only a local build asks for (LOCAL_PLATFORMS this service is
+    # not built for); `args` and `env` have values for them too.
+    local_platforms: tuple[str, ...] = ()
+
+    @property
+    def all_platforms(self) -> tuple[str, ...]:
+        return self.platforms + self.local_platforms
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,14 @@ class Resolved:
             index = {s.name: s for s in self.services}
             object.__setattr__(self, "_index", index)
         return index
+
+
+def local_platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
+    """LOCAL_PLATFORMS a service built for `platforms` does not cover."""
+    from .runtimes.common import platform_slug
+
+    built = {platform_slug(p) for p in platforms}
+    return tuple(p for p in LOCAL_PLATFORMS if platform_slug(p) not in built)
 
 
 def bake_name(*parts: str) -> str:
@@ -144,6 +163,7 @@ class _Resolver:
                 self.error(at + ("size_budget", key),
                            f"'{key}' is not one of this service's platforms ({', '.join(platforms)})")
 
+        local = local_platforms(platforms)
         targets = {stage: self.m.stages[stage].target or stage for stage in stages}
         targets.update({k: v for k, v in spec.targets.items() if k in targets})
         for key in spec.targets:
@@ -164,9 +184,10 @@ class _Resolver:
             base_run=base_run,
             dockerfile=dockerfile,
             targets=targets,
-            args=self.per_platform(at + ("args",), spec.args, platforms),
-            env=self.per_platform(at + ("env",), spec.env, platforms),
+            args=self.per_platform(at + ("args",), spec.args, platforms, local),
+            env=self.per_platform(at + ("env",), spec.env, platforms, local),
             contexts=contexts,
+            local_platforms=local,
         )
         # The runtime's own checks read files the checks above vouched for.
         if not derived and len(self.errors) == errors_before:
@@ -347,11 +368,16 @@ class _Resolver:
         return refs[0], refs[1]
 
     def per_platform(self, at: Path, values: dict[str, str | dict[str, str]],
-                     platforms: tuple[str, ...]) -> dict[str, dict[str, str]]:
+                     platforms: tuple[str, ...], local: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """name -> platform -> value, for `platforms` and the `local` build platforms.
+
+        A local build for a platform the service is not built for takes the
+        `default` value, else the value of the service's first platform.
+        """
         out: dict[str, dict[str, str]] = {}
         for key, value in values.items():
             if isinstance(value, str):
-                out[key] = {p: value for p in platforms}
+                out[key] = {p: value for p in platforms + local}
                 continue
             for platform in value:
                 if platform != "default" and platform not in platforms:
@@ -361,6 +387,8 @@ class _Resolver:
                 self.error(at + (key,), f"no value of '{key}' for {', '.join(missing)}",
                            "add those platforms, or a `default` value")
             out[key] = {p: value.get(p, value.get("default", "")) for p in platforms}
+            fallback = value.get("default", out[key][platforms[0]] if platforms else "")
+            out[key].update({p: fallback for p in local})
         return out
 
     def path(self, at: Path, value: str, must_be: str) -> str:

@@ -41,6 +41,9 @@ KNOWN_PLATFORMS: dict[str, frozenset[str]] = {
 }
 
 TAG_PLACEHOLDERS = ("registry", "tag", "service", "stage")
+# The Dockerfile frontend generated files ask for: a pinned release, so every
+# machine parses them alike.
+DEFAULT_SYNTAX = "docker/dockerfile:1.17"
 
 
 def _check_platform(value: str) -> str:
@@ -250,6 +253,16 @@ class Project(Model):
         ),
         examples=[True],
     )
+    dockerfile_syntax: Annotated[str, Field(pattern=r"^(builtin|[a-z0-9][a-z0-9._/:@-]*)$")] = Field(
+        DEFAULT_SYNTAX,
+        description=(
+            "The `# syntax=` line of generated Dockerfiles: the Dockerfile frontend image BuildKit "
+            "pulls for every build (pin it by digest with `@sha256:...`), or `builtin` to leave the "
+            "line out and use the engine's own frontend (air-gapped builders cannot pull the image; "
+            "generated Dockerfiles need nothing newer than Docker Engine 23's)."
+        ),
+        examples=["docker/dockerfile:1.17", "builtin"],
+    )
     templates: RelPath | None = Field(
         None,
         description=(
@@ -430,6 +443,15 @@ class PythonOptions(Model):
             "for, `native` for the others; `cross` when there is no lock file to read."
         ),
         examples=["auto"],
+    )
+    glibc: Annotated[str, Field(pattern=r"^2\.\d{1,2}$")] | None = Field(
+        None,
+        description=(
+            "glibc version of the base images, which decides the manylinux wheels a cross "
+            "install takes. Default: read from the image tag (bookworm 2.36, bullseye 2.31, "
+            "trixie 2.41, noble 2.39, al2023 2.34; alpine means musl), else 2.28."
+        ),
+        examples=["2.36"],
     )
     poetry_version: str = Field(
         "2.5.1", pattern=r"^\d+(\.\d+){1,2}$", description="Poetry version installed in the builder (poetry only).",

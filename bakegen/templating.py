@@ -84,6 +84,11 @@ def hcl_value(value: str | bool) -> str:
     return hcl_string(value)
 
 
+def comment(text: str) -> str:
+    """`text` as the rest of a `#` comment line: line breaks would end the comment."""
+    return " ".join(text.split())
+
+
 def exec_form(argv: Sequence[str]) -> str:
     """A JSON array for CMD, ENTRYPOINT and HEALTHCHECK (exec form, no shell)."""
     return json.dumps(list(argv), ensure_ascii=False)
@@ -149,6 +154,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         hcl_list=hcl_list,
         hcl_value=hcl_value,
         exec_form=exec_form,
+        comment=comment,
         dockerfile_word=dockerfile_word,
     )
     return env

@@ -62,6 +62,7 @@ def literal(raw: str) -> str:
 
 
 LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[BAKE_LOCAL_PLATFORM\] : \[(.*)\]\}$")
+CACHE_EXPORT = re.compile(r"^\$\{CACHE_EXPORT \? \[(.*)\] : \[\]\}$")
 
 
 def _value(raw: Any) -> Any:
@@ -71,6 +72,11 @@ def _value(raw: Any) -> Any:
             # platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : [...]
             items = re.findall(r'"(?:[^"\\]|\\.)*"', local.group(1))
             return {"local": "BAKE_LOCAL_PLATFORM", "platforms": [decode(i) for i in items]}
+        cache_export = CACHE_EXPORT.match(raw)
+        if cache_export:
+            # cache-to = CACHE_EXPORT ? [...] : []: written only when asked for
+            return {"if": "CACHE_EXPORT", "then": [decode(i) for i in re.findall(r'"(?:[^"\\]|\\.)*"',
+                                                                                   cache_export.group(1))]}
         return decode(raw)
     if isinstance(raw, list):
         return [_value(v) for v in raw]

@@ -195,9 +195,9 @@ def test_allowed_outside_context_shows_the_allow_flag(tmp_path, run):
     matrix = outside_project(tmp_path, allow=True)
     result = run("render", "-f", str(matrix))
     assert result.exit_code == 0, result.stderr
-    assert "build with: docker buildx bake --allow fs.read=../libs" in result.stdout
+    assert "build with: docker buildx bake --allow=fs.read=../libs  (--allow: buildx 0.19 and later)\n" in result.stdout
     bake = (matrix.parent / "docker-bake.hcl").read_text()
-    assert "`docker buildx bake --allow fs.read=../libs`" in bake
+    assert "# buildx 0.19+ asks for these entitlements: `docker buildx bake --allow=fs.read=../libs`\n" in bake
     assert build_plan(matrix).target("fn-production").contexts == {"shared": "../libs/shared"}
 
 
@@ -249,3 +249,27 @@ def test_image_size_budget_per_platform(project, run, tmp_path, monkeypatch):
     result = run("sizes", "-f", str(matrix))
     assert result.exit_code == 1
     assert result.stdout.splitlines()[-1] == "reports-production  linux/arm64  381.0 MB  380.0 MB  OVER BUDGET"
+
+
+def test_local_builds_know_every_developer_platform(tmp_path):
+    """LOCAL_PLATFORM=true builds an arm64-only service on an amd64 laptop: the
+    Dockerfile has settings for amd64 too, from `default` (else the first platform)."""
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/requirements.txt").write_text("")
+    (tmp_path / "matrix.yaml").write_text(
+        "version: 1\n"
+        "project: {name: p, registry: r.example.com/p}\n"
+        "images: {python: 'python:3.12-slim-bookworm'}\n"
+        "stages: {production: {push: true}}\n"
+        "deploy_targets: {eks: {platforms: [linux/arm64]}}\n"
+        "services:\n"
+        "  svc:\n    runtime: python\n    context: svc\n    deploy: eks\n    command: python -m svc\n"
+        "    python: {package_manager: pip}\n"
+        "    env:\n      WORKERS: {linux/arm64: '2', default: '1'}\n      MODE: {linux/arm64: fast}\n")
+    plan = build_plan(tmp_path / "matrix.yaml")
+    assert plan.target("svc-production").platforms == ("linux/arm64",)
+    dockerfile = render_project(tmp_path / "matrix.yaml").files["generated/svc/Dockerfile"]
+    assert "      linux/amd64) PIP_PLATFORM=" in dockerfile
+    amd64 = dockerfile[dockerfile.index("AS production-linux-amd64"):dockerfile.index("AS production-linux-arm64")]
+    assert 'ENV WORKERS="1"' in amd64
+    assert 'ENV MODE="fast"' in dockerfile  # one value for every platform: common to all

@@ -65,7 +65,7 @@ def test_check_github_format_annotates_validation_errors(project, run):
     matrix.write_text(matrix.read_text().replace("    command: [python, -m, app]", "    comand: [python, -m, app]"))
     result = run("check", "--format", "github", "-f", str(matrix))
     assert result.exit_code == 2
-    assert result.stdout == (f"::error file={matrix},line=22,col=5::unknown key 'comand' "
+    assert result.stdout == (f"::error file={matrix},line=23,col=5::unknown key 'comand' "
                              "(did you mean 'command'?)\n")
 
 
@@ -159,14 +159,20 @@ def test_readme_shows_the_current_graph(run):
     assert f"```mermaid\n{graph}```" in readme, "paste `bakegen graph` into the README"
 
 
-def fake_docker(folder: Path, buildx_ok: bool = True) -> Path:
-    """A `docker` that records its argv, one call per line, in docker.log."""
+def fake_docker(folder: Path, buildx_ok: bool = True, version: str = "v0.29.1", driver: str = "docker",
+                containerd: bool = True) -> Path:
+    """A `docker` that records its argv, one call per line, in docker.log, and
+    answers version, inspect and info like a docker with that buildx and builder."""
     script = folder / "docker"
     log = folder / "docker.log"
+    store = "io.containerd.snapshotter.v1" if containerd else "overlay2"
     script.write_text(
         "#!/bin/sh\n"
         f'echo "$PWD|$*" >> "{log}"\n'
         + ("" if buildx_ok else 'if [ "$1" = buildx ] && [ "$2" = version ]; then echo "docker: unknown command: buildx" >&2; exit 1; fi\n')
+        + f'if [ "$1" = buildx ] && [ "$2" = version ]; then echo "github.com/docker/buildx {version} 1234abc"; fi\n'
+        + f'if [ "$1" = buildx ] && [ "$2" = inspect ]; then printf "Name:   default\\nDriver: {driver}\\n"; fi\n'
+        + f'if [ "$1" = info ]; then echo \'[["driver-type","{store}"]]\'; fi\n'
         + "exit 0\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
@@ -183,6 +189,10 @@ def docker_log(tmp_path, monkeypatch) -> Path:
     return log
 
 
+def bake_calls(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if "|buildx bake" in line]
+
+
 def test_bake_hands_over_to_docker(example, run, docker_log):
     log = docker_log
     assert run("render", "-f", str(example)).exit_code == 0
@@ -190,7 +200,64 @@ def test_bake_hands_over_to_docker(example, run, docker_log):
     assert result.exit_code == 0, result.stderr
     calls = log.read_text().splitlines()
     assert calls == [f"{os.getcwd()}|buildx version",
+                     f"{os.getcwd()}|buildx inspect",
+                     f"{os.getcwd()}|info --format {{{{json .DriverStatus}}}}",
                      f"{example.parent}|buildx bake --file docker-bake.hcl production --push --set *.platform=linux/arm64"]
+
+
+def docker_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = fake_docker(bin_dir, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_bake_refuses_a_buildx_older_than_the_file_format(example, run, tmp_path, monkeypatch):
+    log = docker_with(tmp_path, monkeypatch, version="v0.12.1")
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("bake", "-f", str(example))
+    assert result.exit_code == 2
+    assert result.stderr == ("docker: buildx 0.12.1 is older than 0.13, the oldest that reads generated bake files\n"
+                             "  hint: update Docker, or install a current buildx plugin\n")
+    assert bake_calls(log) == []
+
+
+def test_bake_says_what_to_do_on_the_classic_image_store(example, run, tmp_path, monkeypatch):
+    log = docker_with(tmp_path, monkeypatch, containerd=False)
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("bake", "-f", str(example), "insights")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "docker: the builder uses the docker driver on the classic image store, which cannot build the "
+        "multi-platform targets insights-development, insights-test, insights-production\n"
+        "  hint: multi-platform images need the containerd image store")
+    assert "docker buildx create --use --driver docker-container" in result.stderr
+    assert bake_calls(log) == []
+    # Single-platform targets, a local build, or another driver are fine.
+    assert run("bake", "-f", str(example), "catalog-api").exit_code == 0
+    monkeypatch.setenv("LOCAL_PLATFORM", "true")
+    assert run("bake", "-f", str(example), "insights", "--load").exit_code == 0
+    assert len(bake_calls(log)) == 2
+
+
+def test_bake_uses_any_driver_but_docker_for_multi_platform(example, run, tmp_path, monkeypatch):
+    docker_with(tmp_path, monkeypatch, containerd=False, driver="docker-container")
+    assert run("render", "-f", str(example)).exit_code == 0
+    assert run("bake", "-f", str(example), "insights").exit_code == 0
+
+
+def test_bake_passes_entitlements_only_to_buildx_that_has_them(tmp_path, run, monkeypatch):
+    from test_cases import outside_project
+
+    matrix = outside_project(tmp_path, allow=True)
+    assert run("render", "-f", str(matrix)).exit_code == 0
+    log = docker_with(tmp_path, monkeypatch, version="v0.19.0")
+    assert run("bake", "-f", str(matrix)).exit_code == 0
+    assert bake_calls(log)[-1].endswith("|buildx bake --file docker-bake.hcl --allow=fs.read=../libs")
+    log = docker_with(tmp_path, monkeypatch, version="0.13.1+ds1")
+    assert run("bake", "-f", str(matrix)).exit_code == 0
+    assert bake_calls(log)[-1].endswith("|buildx bake --file docker-bake.hcl")
 
 
 def test_bake_refuses_stale_files_unless_asked_to_render(example, run, docker_log):
@@ -232,6 +299,10 @@ def test_template_overrides_replace_one_block(project, run):
 
     targets = read_bake(matrix.parent / "docker-bake.hcl")["target"]
     assert all(t["ssh"] == [("default",)] for t in targets.values())
+    # The header names what the override asks for: buildx 0.19+ wants --allow=ssh.
+    bake = (matrix.parent / "docker-bake.hcl").read_text()
+    assert "# buildx 0.19+ asks for these entitlements: `docker buildx bake --allow=ssh`\n" in bake
+    assert "build with: docker buildx bake --allow=ssh" in result.stdout
     assert run("check", "-f", str(matrix)).exit_code == 0
     # editing an override makes the generated files stale
     override = matrix.parent / "docker/templates/python.Dockerfile.j2"

@@ -87,9 +87,11 @@ def shared_values(service: ResolvedService) -> dict[str, Any]:
         # path dependencies in pyproject.toml) resolve as they do on disk.
         "workdir": "/src" if service.context in ("", ".") else f"/src/{service.context}",
         "context_paths": {k: f"/src/{v}" for k, v in sorted(service.contexts.items())},
+        # Every platform the Dockerfile may be built for: the service's own,
+        # then the ones only a local build (LOCAL_PLATFORM=true) asks for.
         "platforms": [
-            {"target_platform": wheels.normalise(p), "slug": platform_slug(p), "mode": None, "wheel_tag": None}
-            for p in service.platforms
+            {"target_platform": wheels.normalise(p), "slug": platform_slug(p), "mode": None, "cross_steps": []}
+            for p in service.all_platforms
         ],
         # Secret mounts for the steps that resolve, download and compile.
         "secret_mounts": "".join(
@@ -104,7 +106,7 @@ def shared_values(service: ResolvedService) -> dict[str, Any]:
 # Stage names the generated Dockerfiles use. A named context with one of
 # these names would replace that stage (BuildKit swaps stages for named
 # contexts of the same name), so such names are refused.
-TEMPLATE_STAGES = frozenset({"uv", "base", "builder", "development", "test", "production"})
+TEMPLATE_STAGES = frozenset({"uv", "uv-target", "base", "builder", "development", "test", "production"})
 TEMPLATE_STAGE_PREFIXES = ("builder-", "development-", "production-")
 
 

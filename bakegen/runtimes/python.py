@@ -81,6 +81,12 @@ def http_probe(url: str) -> list[str] | None:
             f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=4).status < 400 else 1)"]
 
 
+def libc(service: ResolvedService) -> wheels.Libc:
+    """The C library the installed wheels must run on: every image /opt/python is copied into."""
+    glibc = options(service).glibc
+    return wheels.floor(wheels.libc_of(service.base_build, glibc), wheels.libc_of(service.base_run, glibc))
+
+
 def modes(service: ResolvedService, project_dir: Path) -> dict[str, str]:
     """Per platform, where dependencies install: "cross" (build platform) or "native"."""
     opts = options(service)
@@ -88,8 +94,8 @@ def modes(service: ResolvedService, project_dir: Path) -> dict[str, str]:
     missing = None
     if opts.builder == "auto":
         lock = DEPENDENCY_FILES[opts.package_manager][0]
-        missing = wheels.missing_wheels(project_dir / service.context / lock, service.platforms)
-    for platform in service.platforms:
+        missing = wheels.missing_wheels(project_dir / service.context / lock, service.all_platforms, libc(service))
+    for platform in service.all_platforms:
         if not wheels.cross_installable(platform) or opts.builder == "native":
             out[platform] = "native"
         elif opts.builder == "cross" or missing is None:
@@ -99,12 +105,24 @@ def modes(service: ResolvedService, project_dir: Path) -> dict[str, str]:
     return out
 
 
+def cross_steps(platform: str, libc: wheels.Libc, uv: bool) -> list[str]:
+    """Shell statements that point a cross install at `platform`'s wheels.
+
+    uv takes one target ($platform); pip takes every compatible tag, as
+    PIP_PLATFORM (pip's whitespace-separated form of repeated --platform).
+    """
+    if uv:
+        return [f"platform={wheels.uv_platform(platform, libc)}"]
+    return [f'PIP_PLATFORM="{" ".join(wheels.pip_platforms(platform, libc))}"', "export PIP_PLATFORM"]
+
+
 def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
     opts = options(service)
     manager = opts.package_manager
     lock = DEPENDENCY_FILES[manager][0]
     by_platform = modes(service, project_dir)
     uv = manager == "uv"
+    target_libc = libc(service)
     if manager == "pip":
         requirements = "requirements.txt"
         dev_requirements = next(
@@ -128,8 +146,7 @@ def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> d
                 "target_platform": wheels.normalise(p),
                 "slug": common.platform_slug(p),
                 "mode": mode,
-                "wheel_tag": (wheels.uv_platform(p) if uv else wheels.pip_platform(p))
-                if wheels.cross_installable(p) else None,
+                "cross_steps": cross_steps(p, target_libc, uv) if wheels.cross_installable(p) else [],
             }
             for p, mode in by_platform.items()
         ],

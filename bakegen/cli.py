@@ -261,6 +261,58 @@ def sizes(matrix_file: str) -> None:
         sys.exit(EXIT_STALE)
 
 
+@cli.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Where to write the matrix (default: FOLDER/matrix.yaml). Never overwritten.")
+@handle_errors
+def init(folder: str, output: str | None) -> None:
+    """Write a commented matrix.yaml for the projects found in FOLDER.
+
+    Finds Python projects (pyproject.toml with uv.lock or poetry.lock,
+    requirements*.txt), Go programs (go.mod) and Dockerfiles, and writes one
+    service per project with its runtime, package manager, stages and
+    platforms; the deploy target is left for you to choose. Exit 0 when the
+    new matrix renders as it is, 1 when it needs the edits listed.
+    """
+    from .adopt.commands import init_folder, report
+
+    adopted = init_folder(folder, output)
+    for line in report(adopted):
+        click.echo(line)
+    sys.exit(EXIT_STALE if adopted.problems or adopted.edits else 0)
+
+
+@cli.command(name="import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Where to write the matrix (default: matrix.yaml next to the first source). Never overwritten.")
+@handle_errors
+def import_(sources: tuple[str, ...], output: str | None) -> None:
+    """Write a matrix.yaml from a compose file or a docker-bake.hcl.
+
+    A compose file: each service with `build:` becomes a service built from
+    your own Dockerfile (`runtime: dockerfile`), its image name becomes the
+    registry and tags, services that share one build share one image
+    (`image_of`, with their own command, port, health check, environment),
+    and variants (docker-compose.dev.yml next to it, or further files given)
+    add the Dockerfile targets they build as stages.
+
+    A bake file: targets, their stages, platforms, contexts, args and tags;
+    groups with one set of platforms become deploy targets; cache settings.
+
+    What has no place in the matrix is listed with its line and left as a
+    comment. Exit 0 when the new matrix renders as it is, 1 when it needs
+    the edits listed.
+    """
+    from .adopt.commands import import_files, report
+
+    adopted = import_files(list(sources), output)
+    for line in report(adopted):
+        click.echo(line)
+    sys.exit(EXIT_STALE if adopted.problems or adopted.edits else 0)
+
+
 @cli.group()
 def ci() -> None:
     """Generate CI workflows that build every platform on a native runner."""

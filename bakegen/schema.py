@@ -141,8 +141,13 @@ _SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credentials?|key|password
 _NOT_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
 
 
+def looks_like_secret(name: str) -> bool:
+    """Whether BuildKit's SecretsUsedInArgOrEnv check flags `name` as holding a secret."""
+    return bool(_SECRET_WORDS.search(name) and not _NOT_SECRET_WORDS.search(name))
+
+
 def _check_not_secret(name: str) -> str:
-    if _SECRET_WORDS.search(name) and not _NOT_SECRET_WORDS.search(name):
+    if looks_like_secret(name):
         raise ValueError(
             f"'{name}' looks like a secret: build args and environment values are stored in the "
             "image; pass secrets to the container at run time instead"

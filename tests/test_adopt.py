@@ -110,7 +110,7 @@ def test_case1_bake_file_with_an_architecture_per_deploy_target(case, run, build
     renders(run, folder)
     assert (folder / "matrix.yaml").read_text() == snapshot
     built = compare(buildx, folder, ["docker-bake.old.hcl"],
-                    {"lambda": "lambda-runtime", "eks": "eks-runtime", "apprunner": "apprunner-runtime"},
+                    {"lambda": "lambda-production", "eks": "eks-production", "apprunner": "apprunner-production"},
                     final_stage="runtime")
     for old, new in built.values():
         assert tags(old) == tags(new)
@@ -128,13 +128,13 @@ def test_case2_compose_with_one_edit_to_name_the_final_stage(case, run, buildx, 
     out = adopt(run, folder, "import", "docker-compose.multiplatform.yml", exit_code=1)
     assert "  Dockerfile.multiplatform:8: name the final stage (`FROM ... AS runtime`); bake builds a stage by its " \
            "name (docker-compose.multiplatform.yml:5 builds the final stage without naming it)" in out
-    assert "docker-compose.multiplatform.yml:9: build arg BUILDPLATFORM: BuildKit sets it for each platform it " \
+    assert "docker-compose.multiplatform.yml:9:9: build arg BUILDPLATFORM: BuildKit sets it for each platform it " \
            "builds; a fixed value would give every platform the same one" in out
     dockerfile = folder / "Dockerfile.multiplatform"
     dockerfile.write_text(dockerfile.read_text().replace("FROM python:3.11-slim\n", "FROM python:3.11-slim AS runtime\n"))
     renders(run, folder)
     assert {"matrix.yaml": (folder / "matrix.yaml").read_text(), "import": out} == snapshot
-    built = compare(buildx, folder, ["docker-compose.multiplatform.yml"], {"lazybird": "lazybird-runtime"},
+    built = compare(buildx, folder, ["docker-compose.multiplatform.yml"], {"lazybird": "lazybird-production"},
                     final_stage="runtime")
     old, new = built["lazybird"]
     # compose named one image per architecture (TARGETARCH unset: "latest-"); one multi-platform image now
@@ -170,7 +170,7 @@ def test_case4_go_lambda_bake_file_with_named_contexts(case, run, buildx, snapsh
     text = (folder / "matrix.yaml").read_text()
     assert text == snapshot
     assert "    run_as_root: true\n" in text, "the Lambda base image runs as root; the import says so"
-    built = compare(buildx, folder, ["docker-bake.old.hcl"], {"finalize": "finalize-runtime"})
+    built = compare(buildx, folder, ["docker-bake.old.hcl"], {"finalize": "finalize-production"})
     old, new = built["finalize"]
     assert tags(old) == tags(new) == ["123456789012.dkr.ecr.us-east-1.amazonaws.com/finalize-with-error:latest"]
     assert set(new["contexts"]) == {"logger", "schema"}
@@ -243,3 +243,75 @@ def test_emitted_yaml_quotes_what_would_read_differently():
         "\n"
         'list: ["on", "--flag", "x,y", ok]\n'
     )
+
+
+# -- pieces ----------------------------------------------------------------------
+
+
+def test_compose_profile_that_builds_another_stage_is_that_stage(tmp_path, run):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim AS development\n"
+                                         "FROM python:3.12-slim AS production\nUSER 10001\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  api:\n    build: {context: ., target: production}\n    image: r.example.com/shop/api:2.0\n"
+        "  api-dev:\n    build: {context: ., target: development}\n    profiles: [dev]\n"
+        "  worker:\n    extends: {file: common.yml, service: base}\n    build: worker\n")
+    (tmp_path / "worker").mkdir()
+    (tmp_path / "worker/Dockerfile").write_text("FROM python:3.12-slim AS worker\nUSER 10001\n")
+    result = run("import", "compose.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stdout
+    assert "  compose.yaml:7:5: service 'api-dev' (profiles [dev]) builds stage development of api's Dockerfile: " \
+           "it is that stage of api" in result.stdout
+    assert "  compose.yaml:9:5: extends: not followed; copy the build settings it brings into this service" \
+        in result.stdout
+    from bakegen import build_plan
+
+    plan = build_plan(tmp_path / "matrix.yaml")
+    assert [(t.name, t.target) for t in plan.targets if t.service == "api"] == [
+        ("api-development", "development"), ("api-production", "production")]
+    from bakegen.plan import display
+
+    assert [display(tag) for tag in plan.target("api-production").tags] == ["${REGISTRY}/api:${TAG}"]
+    assert [(v.name, v.default) for v in plan.variables[:2]] == [("REGISTRY", "r.example.com/shop"), ("TAG", "2.0")]
+
+
+def test_bake_json_is_read_like_hcl(case, run):
+    folder = case("go-lambda")
+    (folder / "docker-bake.json").write_text(
+        '{"target": {"finalize": {"context": "functions/finalize", "target": "runtime",\n'
+        '  "contexts": {"logger": "shared/logger", "schema": "shared/schema"}, "platforms": ["linux/arm64"]}}}\n')
+    (folder / "docker-bake.hcl").unlink()
+    assert run("import", "docker-bake.json", cwd=folder).exit_code == 0
+    renders(run, folder)
+
+
+def test_unreadable_bake_file_is_located(tmp_path, run):
+    (tmp_path / "docker-bake.hcl").write_text('target "a" {\n  context = \n}\n')
+    result = run("import", "docker-bake.hcl", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("docker-bake.hcl:2:13: cannot read this bake file: Unexpected token")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("${TAG:-1.0}", ("1.0", ["`${TAG:-1.0}` taken as '1.0' (its default; the environment is not read)"])),
+    ("a-${X}-$$b", ("a--$b", ["`${X}` taken as the empty string (its default; the environment is not read)"])),
+    ("$HOME/x", ("/x", ["`$HOME` taken as the empty string (its default; the environment is not read)"])),
+    ("plain", ("plain", [])),
+])
+def test_compose_variables_take_their_defaults(text, expected):
+    from bakegen.adopt.interpolate import interpolate
+
+    assert interpolate(text) == expected
+
+
+@pytest.mark.parametrize("ref, registry, tag, expected", [
+    ("registry.example.com/shop/api:1.4", "registry.example.com/shop", "1.4", "{registry}/{service}:{tag}"),
+    ("registry.example.com/shop/web:1.4", "registry.example.com/shop", "1.4", "{registry}/web:{tag}"),
+    ("lazybird", None, None, "lazybird:latest"),
+    ("localhost:5000/api:production", "localhost:5000", None, "{registry}/{service}:{stage}"),
+    ("other.example.com/api:1.4-production", "registry.example.com", "1.4", "other.example.com/{service}:{tag}-{stage}"),
+])
+def test_image_names_become_tag_schemes(ref, registry, tag, expected):
+    from bakegen.adopt.images import ImageRef, scheme
+
+    assert scheme(ImageRef.parse(ref), "api", "production", registry, tag) == expected

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import BakegenError, Diagnostic
 from ..schema import ARG_PATTERN, STAGE_PATTERN
+from ..source import Span
 from . import dockerfiles
 from .draft import Draft
 from .layout import StageAxis, Unit, build_draft, project_name
@@ -39,27 +40,60 @@ class _File:
 
         self.display = display
         self.text = path.read_text(encoding="utf-8")
+        self.json = path.suffix == ".json"
+        self.lines = self.text.splitlines()
+        if self.json:
+            self.data = _from_json(self.text, display)
+            return
         try:
             self.data = hcl2.loads(self.text, serialization_options=hcl2.SerializationOptions(with_comments=False))
         except Exception as exc:  # lark raises many kinds; all mean "not HCL we can read"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BakegenError([Diagnostic(f"cannot read this bake file: {first}", file=display)]) from None
-        self.lines = self.text.splitlines()
+            line, column = getattr(exc, "line", 0), getattr(exc, "column", 0)
+            raise BakegenError([Diagnostic(f"cannot read this bake file: {first}", file=display,
+                                           line=line if isinstance(line, int) else 0,
+                                           column=column if isinstance(column, int) else 0)]) from None
 
-    def line(self, kind: str, name: str, key: str | None = None) -> int:
-        """Line of block `kind "name"`, or of `key =` inside it."""
-        start = next((i for i, text in enumerate(self.lines)
-                      if re.match(rf'^\s*{kind}\s+"{re.escape(name)}"\s*\{{', text)), None)
+    def line(self, kind: str, name: str, key: str | None = None) -> Span:
+        """Where block `kind "name"` is, or `key =` inside it (the block if not found)."""
+        block = rf'^\s*"{re.escape(name)}"\s*:\s*\{{' if self.json else rf'^\s*{kind}\s+"{re.escape(name)}"\s*\{{'
+        start = next((i for i, text in enumerate(self.lines) if re.match(block, text)), None)
         if start is None:
-            return 0
-        if key is None:
-            return start + 1
-        for i in range(start + 1, len(self.lines)):
-            if re.match(rf'^\s*"?{re.escape(key)}"?\s*=', self.lines[i]):
-                return i + 1
-            if re.match(r"^\s*(target|group|variable|function)\s", self.lines[i]):
-                break
-        return start + 1
+            return Span(0, 0)
+        found = start
+        if key is not None:
+            for i in range(start + 1, len(self.lines)):
+                if re.match(rf'^\s*"?{re.escape(key)}"?\s*[=:]', self.lines[i]):
+                    found = i
+                    break
+                if re.match(r"^\s*(target|group|variable|function)\s", self.lines[i]):
+                    break
+        text = self.lines[found]
+        return Span(found + 1, len(text) - len(text.lstrip()) + 1)
+
+
+def _from_json(text: str, display: str) -> dict[str, Any]:
+    """A docker-bake.json in the shape python-hcl2 gives HCL: blocks in lists, strings quoted."""
+    import json
+
+    def quoted(value: Any) -> Any:
+        if isinstance(value, str):
+            return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, list):
+            return [quoted(v) for v in value]
+        if isinstance(value, dict):
+            return {k: quoted(v) for k, v in value.items()}
+        return value
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BakegenError([Diagnostic(f"invalid JSON: {exc.msg}", file=display, line=exc.lineno,
+                                       column=exc.colno)]) from None
+    if not isinstance(data, dict):
+        raise BakegenError([Diagnostic("a bake file is an object with `target` and `group`", file=display)])
+    return {kind: [{f'"{name}"': quoted(attrs)} for name, attrs in (data.get(kind) or {}).items()]
+            for kind in ("variable", "group", "target")}
 
 
 def _unquote(raw: str) -> str:
@@ -188,7 +222,7 @@ def _inherit(name: str, targets: dict[str, dict[str, Any]], seen: tuple[str, ...
 
 def _unit(name: str, attrs: dict[str, Any], f: _File, ev: _Evaluator, project_dir: Path, bake_dir: Path,
           draft: Draft, axis: StageAxis) -> Unit | None:
-    line = f.line("target", name)
+    line = f.line("target", name).line
 
     def value(key: str, kind: str, default: Any = None) -> Any:
         if key not in attrs:

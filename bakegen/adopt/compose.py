@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BakegenError, Diagnostic
-from ..schema import ARG_PATTERN, NAME_PATTERN, STAGE_PATTERN, _SECRET_WORDS, _NOT_SECRET_WORDS
-from ..source import Positions, load
+from ..schema import ARG_PATTERN, STAGE_PATTERN, looks_like_secret
+from ..source import Positions, Span, load
 from . import dockerfiles, images, interpolate
 from .draft import Draft
 from .layout import StageAxis, Unit, build_draft, project_name
@@ -40,14 +40,15 @@ class _Source:
     data: dict[str, Any]
     positions: Positions
 
-    def line(self, *path: str | int) -> int:
+    def line(self, *path: str | int) -> Span:
+        """Where `path` is in the file (its key, else its value), or its nearest ancestor."""
         key = tuple(path)
         while key:
             span = self.positions.keys.get(key) or self.positions.values.get(key)
             if span:
-                return span.line
+                return span
             key = key[:-1]
-        return 0
+        return Span(0, 0)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class _Service:
     src: _Source
     build: dict[str, Any] | None
     raw: dict[str, Any]
-    remarks: list[tuple[str, int]] = field(default_factory=list)  # (message, line)
+    remarks: list[tuple[str, Span]] = field(default_factory=list)  # (message, where)
 
 
 def read(files: list[Path], project_dir: Path) -> Draft:
@@ -71,18 +72,24 @@ def read(files: list[Path], project_dir: Path) -> Draft:
     draft = Draft()
     base = sources[0]
     for key in base.data:
-        if key not in ("services", "name"):
+        if key == "include":
+            draft.note("include: the included compose files are not read; import them one by one",
+                       base.display, base.line(key))
+        elif key not in ("services", "name"):
             draft.note(f"top-level `{key}`: a compose run-time setting; it stays in {base.path.name}",
                        base.display, base.line(key))
     services = base.data.get("services") or {}
     if not isinstance(services, dict):
-        raise BakegenError([Diagnostic("`services` must be a mapping", file=base.display, line=base.line("services"))])
+        span = base.line("services")
+        raise BakegenError([Diagnostic("`services` must be a mapping", file=base.display, line=span.line,
+                                       column=span.column)])
     axis = StageAxis()
     units: list[Unit] = []
     for name, raw in services.items():
         unit = _unit(name, raw if isinstance(raw, dict) else {}, base, project_dir, draft, axis)
         if unit is not None:
             units.append(unit)
+    units = _fold_profiles(units, draft, base)
     for variant in sources[1:]:
         _apply_variant(variant, services, units, project_dir, draft, axis)
     name = project_name(str(base.data.get("name") or project_dir.resolve().name))
@@ -97,6 +104,31 @@ def read(files: list[Path], project_dir: Path) -> Draft:
     return draft
 
 
+def _fold_profiles(units: list[Unit], draft: Draft, src: _Source) -> list[Unit]:
+    """A service in a profile (`profiles: [dev]`) that builds another stage of a service's
+    Dockerfile the same way is that service's stage; any other keeps its own service."""
+    out: list[Unit] = []
+    for unit in units:
+        at = src.line("services", unit.compose_name, "profiles")
+        if not unit.profiles:
+            out.append(unit)
+            continue
+        home = next((u for u in units if not u.profiles and u.build_key() == unit.build_key()
+                     and not set(u.stages) & set(unit.stages)), None)
+        profiles = ", ".join(unit.profiles)
+        if home is None:
+            draft.note(f"profiles [{profiles}]: bakegen builds {unit.name} with the others; "
+                       f"`docker buildx bake {unit.name}` builds it alone", src.display, at, unit.name)
+            out.append(unit)
+            continue
+        home.stages.update(unit.stages)
+        home.images.update(unit.images)
+        draft.note(f"service '{unit.compose_name}' (profiles [{profiles}]) builds stage "
+                   f"{', '.join(unit.stages)} of {home.name}'s Dockerfile: it is that stage of {home.name}",
+                   src.display, at, home.name)
+    return out
+
+
 def _load(path: Path, project_dir: Path) -> _Source:
     display = os.path.relpath(path, project_dir).replace(os.sep, "/") if path.is_absolute() else str(path)
     doc = load(path, display)
@@ -105,7 +137,7 @@ def _load(path: Path, project_dir: Path) -> _Source:
     return _Source(path, display, doc.data, doc.positions)
 
 
-def _text(value: Any, src: _Source, at: tuple[str | int, ...], remarks: list[tuple[str, int]]) -> str:
+def _text(value: Any, src: _Source, at: tuple[str | int, ...], remarks: list[tuple[str, Span]]) -> str:
     text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
     if interpolate.has_variables(text):
         text, said = interpolate.interpolate(text)
@@ -141,7 +173,7 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
         return None
     if isinstance(build, str):
         build = {"context": build}
-    remarks: list[tuple[str, int]] = []
+    remarks: list[tuple[str, Span]] = []
     context_raw = _text(build.get("context", "."), src, at + ("build", "context"), remarks)
     if re.match(r"^[a-z]+://|^git@", context_raw):
         draft.note(f"service '{name}': remote build context {context_raw} cannot be a bake context here",
@@ -154,15 +186,15 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
     context = _rel(src, project_dir, context_raw)
     dockerfile_raw = _text(build.get("dockerfile", "Dockerfile"), src, at + ("build", "dockerfile"), remarks)
     dockerfile = posixpath.normpath(posixpath.join(context, dockerfile_raw))
-    unit = Unit(name=service, origin=f"{src.display}:{src.line(*at)}", context=context, dockerfile=dockerfile)
+    unit = Unit(name=service, origin=f"{src.display}:{src.line(*at).line}", context=context, dockerfile=dockerfile)
     unit.info = dockerfiles.read(project_dir / dockerfile)
     if unit.info is None:
-        draft.edits.append(f"{dockerfile} (service '{name}', {src.display}:{src.line(*at)}) "
+        draft.edits.append(f"{dockerfile} (service '{name}', {src.display}:{src.line(*at).line}) "
                            "is missing or BuildKit cannot parse it")
     raw_target = build.get("target")
     target = _text(raw_target, src, at + ("build", "target"), remarks).lower() if raw_target else None
     _build_settings(unit, build, src, at, remarks, draft, project_dir)
-    where = f"{src.display}:{src.line(*at, 'build')}"
+    where = f"{src.display}:{src.line(*at, 'build').line}"
     stage = axis.add_target(unit, target, where, draft)
     if raw_target and interpolate.has_variables(str(raw_target)) and unit.info and unit.info.last \
             and unit.info.last != target:
@@ -189,7 +221,7 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
 _PLATFORM_VAR = re.compile(r"[-_.]?\$\{?(?:TARGET|BUILD)(?:PLATFORM|ARCH|OS|VARIANT)\b[^}]*\}?")
 
 
-def _one_tag_for_all_platforms(ref: str, src: _Source, at: tuple[str, ...], remarks: list[tuple[str, int]]) -> str:
+def _one_tag_for_all_platforms(ref: str, src: _Source, at: tuple[str, ...], remarks: list[tuple[str, Span]]) -> str:
     """A tag per architecture (`app:latest-${TARGETARCH}`) becomes one tag for the multi-platform image."""
     if not _PLATFORM_VAR.search(ref):
         return ref
@@ -201,7 +233,7 @@ def _one_tag_for_all_platforms(ref: str, src: _Source, at: tuple[str, ...], rema
 
 
 def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[str, ...],
-                    remarks: list[tuple[str, int]], draft: Draft, project_dir: Path) -> None:
+                    remarks: list[tuple[str, Span]], draft: Draft, project_dir: Path) -> None:
     b = at + ("build",)
     for key, value in _mapping(build.get("args")).items():
         line = src.line(*b, "args", key)
@@ -211,7 +243,7 @@ def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[s
         elif value is None:
             remarks.append((f"build arg {key} has no value (compose reads it from the environment); "
                             "pass it with `docker buildx bake --set '*.args." + key + "=...'`", line))
-        elif not re.match(ARG_PATTERN, key) or (_SECRET_WORDS.search(key) and not _NOT_SECRET_WORDS.search(key)):
+        elif not re.match(ARG_PATTERN, key) or looks_like_secret(key):
             remarks.append((f"build arg {key}: looks like a secret, and build args are stored in the image; "
                             "use `secrets:` in the matrix", line))
         else:
@@ -236,14 +268,14 @@ def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[s
 
 
 def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...],
-              remarks: list[tuple[str, int]], draft: Draft) -> None:
+              remarks: list[tuple[str, Span]], draft: Draft) -> None:
     """Command, port, health check and environment: matrix keys for a service that runs a shared image."""
     run = unit.run
     if raw.get("command"):
         command = raw["command"]
         run["command"] = ([_text(c, src, at + ("command",), remarks) for c in command] if isinstance(command, list)
                           else _text(command, src, at + ("command",), remarks))
-        unit.run_lines["command"] = src.line(*at, "command")
+        unit.run_lines["command"] = src.line(*at, "command").line
     ports = raw.get("ports") or []
     if ports:
         container = [_container_port(_text(p if not isinstance(p, dict) else p.get("target", ""), src,
@@ -251,7 +283,7 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
         known = [p for p in container if p]
         if known:
             run["port"] = known[0]
-            unit.run_lines["port"] = src.line(*at, "ports")
+            unit.run_lines["port"] = src.line(*at, "ports").line
         if len(ports) > 1:
             remarks.append(("ports: the matrix has one `port` per service; the first was taken",
                             src.line(*at, "ports")))
@@ -260,22 +292,25 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
         check = _healthcheck(hc, src, at + ("healthcheck",), remarks)
         if check:
             run["healthcheck"] = check
-            unit.run_lines["healthcheck"] = src.line(*at, "healthcheck")
+            unit.run_lines["healthcheck"] = src.line(*at, "healthcheck").line
     env = {}
     for key, value in _mapping(raw.get("environment")).items():
-        line = src.line(*at, "environment", key) or src.line(*at, "environment")
+        line = src.line(*at, "environment", key)
         if value is None:
             remarks.append((f"environment {key} has no value (compose passes the caller's); "
                             "it stays in compose", line))
-        elif not re.match(ARG_PATTERN, key) or (_SECRET_WORDS.search(key) and not _NOT_SECRET_WORDS.search(key)):
+        elif not re.match(ARG_PATTERN, key) or looks_like_secret(key):
             remarks.append((f"environment {key}: looks like a secret, which must not be stored in an image; "
                             "it stays in compose", line))
         else:
             env[key] = _text(value, src, at + ("environment", key), remarks)
     if env:
         run["env"] = env
-        unit.run_lines["env"] = src.line(*at, "environment")
-    others = [k for k in raw if k not in ("build", "image", "profiles", *RUN_TIME_KEYS)]
+        unit.run_lines["env"] = src.line(*at, "environment").line
+    if "extends" in raw:
+        remarks.append(("extends: not followed; copy the build settings it brings into this service",
+                        src.line(*at, "extends")))
+    others = [k for k in raw if k not in ("build", "image", "profiles", "extends", *RUN_TIME_KEYS)]
     if others:
         remarks.append((f"{', '.join(others)}: run-time settings; they stay in {src.path.name}",
                         src.line(*at, others[0])))
@@ -305,7 +340,7 @@ def _duration(text: str) -> str | None:
 
 
 def _healthcheck(hc: dict[str, Any], src: _Source, at: tuple[str, ...],
-                 remarks: list[tuple[str, int]]) -> dict[str, Any] | None:
+                 remarks: list[tuple[str, Span]]) -> dict[str, Any] | None:
     if hc.get("disable"):
         return None
     test = hc.get("test")
@@ -367,7 +402,7 @@ def _apply_variant(src: _Source, base_services: dict[str, Any], units: list[Unit
         merged = _merge(base_services.get(name) or {}, raw)
         build = merged.get("build")
         build = {"context": build} if isinstance(build, str) else (build or {})
-        remarks: list[tuple[str, int]] = []
+        remarks: list[tuple[str, Span]] = []
         target = build.get("target")
         target = _text(target, src, at + ("build", "target"), remarks).lower() if target else None
         before = base_services.get(name, {}).get("build")
@@ -376,7 +411,7 @@ def _apply_variant(src: _Source, base_services: dict[str, Any], units: list[Unit
         if changed:
             remarks.append((f"build.{', build.'.join(changed)} differ in this variant; "
                             "the matrix builds every stage from the first file's settings", src.line(*at, "build")))
-        stage = axis.add_target(unit, target, f"{src.display}:{src.line(*at, 'build')}", draft)
+        stage = axis.add_target(unit, target, f"{src.display}:{src.line(*at, 'build').line}", draft)
         if raw.get("image"):
             unit.images[stage] = [_text(raw["image"], src, at + ("image",), remarks)]
         elif stage not in unit.images:

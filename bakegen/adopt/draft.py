@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..source import Span
+
 Key = tuple[str, ...]
 
 
@@ -16,9 +18,11 @@ class Note:
     file: str = ""
     line: int = 0  # 1-based; 0: the whole file
     service: str | None = None  # the matrix service it belongs to, if any
+    column: int = 0  # 1-based; 0: unknown
 
     def format(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        where += f":{self.column}" if self.line and self.column else ""
         return f"{where}: {self.message}" if where else self.message
 
 
@@ -50,7 +54,11 @@ class Draft:
     def sorted_notes(self) -> list[Note]:
         """Notes in reading order: by file (in the order files were read), then line."""
         files = list(dict.fromkeys(n.file for n in self.notes))
-        return sorted(self.notes, key=lambda n: (files.index(n.file), n.line))
+        return sorted(self.notes, key=lambda n: (files.index(n.file), n.line, n.column))
 
-    def note(self, message: str, file: str = "", line: int = 0, service: str | None = None) -> None:
-        self.notes.append(Note(message, file, line, service))
+    def note(self, message: str, file: str = "", line: int | Span = 0, service: str | None = None) -> None:
+        """Record what was not imported; `line` may be a Span, which gives the column too."""
+        if isinstance(line, Span):
+            self.notes.append(Note(message, file, line.line, service, line.column))
+        else:
+            self.notes.append(Note(message, file, line, service))

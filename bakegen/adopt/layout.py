@@ -20,6 +20,8 @@ from .draft import Draft
 # Dockerfile targets that are the image a team ships, whatever their position.
 PUSHED_NAMES = ("production", "prod", "release", "runtime", "final")
 UNNAMED_FINAL = "runtime"
+SHIPPED = "production"
+KNOWN_STAGES = ("development", "test", "production")
 
 
 def project_name(text: str) -> str:
@@ -70,7 +72,8 @@ class StageAxis:
             found = [u.info.stages.index(t) for u in units for s, t in u.stages.items()
                      if s == stage and u.info and t in u.info.stages]
             return min(found, default=len(self.push) + 1000)
-        order = sorted(self.push, key=lambda s: (position(s), list(self.push).index(s)))
+        # What ships comes last, after the stages that lead to it.
+        order = sorted(self.push, key=lambda s: (s == SHIPPED, position(s), list(self.push).index(s)))
         return {s: self.push[s] for s in order}
 
     def add_target(self, unit: Unit, target: str | None, where: str, draft: Draft) -> str:
@@ -86,9 +89,13 @@ class StageAxis:
                               f"`AS {UNNAMED_FINAL}` to the final FROM; bake builds stages by name.")
         elif info and target not in info.stages:
             draft.edits.append(f"{unit.dockerfile} has no stage '{target}' ({where})")
-        stage = target if re.match(NAME_PATTERN, target) else project_name(target)
-        unit.stages[stage] = target
         final = info is not None and (target == info.last or not info.last and target == UNNAMED_FINAL)
+        # The image a Dockerfile ends with is what a team ships: the production stage of the axis,
+        # so `docker buildx bake production` builds every service's, whatever its Dockerfile calls it.
+        stage = target if re.match(NAME_PATTERN, target) else project_name(target)
+        if final and target not in KNOWN_STAGES and unit.stages.get(SHIPPED, target) == target:
+            stage = SHIPPED
+        unit.stages[stage] = target
         self.push[stage] = self.push.get(stage, False) or final or target in PUSHED_NAMES
         return stage
 
@@ -104,12 +111,24 @@ def _taken_names(units: list[Unit], axis: StageAxis) -> set[str]:
     return {u.name for u in units} | set(axis.push) | {"default", "push"}
 
 
+def _rename_clashing_stages(units: list[Unit], axis: StageAxis) -> None:
+    """Stages, services and groups share bake's namespace: a stage named like a service is renamed."""
+    names = {u.name for u in units}
+    for stage in [s for s in axis.push if s in names]:
+        new = f"{stage}-stage"
+        axis.push = {new if s == stage else s: p for s, p in axis.push.items()}
+        for u in units:
+            u.stages = {new if s == stage else s: t for s, t in u.stages.items()}
+            u.images = {new if s == stage else s: i for s, i in u.images.items()}
+
+
 def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
                 deploy_targets: dict[str, Any] | None = None) -> None:
     """Fill `draft.data` from `units`: the matrix for project `name`.
 
     Units with `deploy` in `extra` build the platforms of that entry of `deploy_targets`.
     """
+    _rename_clashing_stages(units, axis)
     taken = _taken_names(units, axis)
     # (matrix name, the unit that builds, the compose services that run it)
     services: list[tuple[str, Unit, list[Unit]]] = []
@@ -157,9 +176,9 @@ def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
         draft.data["stages"][stage] = {"push": True} if push else None
     if deploy_targets:
         draft.data["deploy_targets"] = deploy_targets
-    draft.comment(("stages",), "The Dockerfile targets the old setup builds; each is a bake group",
-                  "(`docker buildx bake production`). Pushed: the final stage of a Dockerfile, or one named",
-                  "like production.")
+    draft.comment(("stages",), "The Dockerfile stages the old setup builds; each is a bake group",
+                  "(`docker buildx bake production`). production is the stage each Dockerfile ends with, and is",
+                  "pushed; a service's `targets` names it where its Dockerfile calls it otherwise.")
 
     out: dict[str, Any] = {}
     tags = _Tags(draft, registry, tag, axis)

@@ -1,7 +1,8 @@
 """Command line: parse arguments, call one function, map the result to an exit code.
 
 Exit codes: 0 success (or output current), 1 generated files are stale
-(`check`), 2 invalid input or usage, 3 a bug in bakegen.
+(`check`) or a new matrix needs edits (`init`, `import`), 2 invalid input or
+usage, 3 a bug in bakegen.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from . import __version__
 from .errors import BakegenError, format_diagnostics
 
 EXIT_STALE = 1
+EXIT_NEEDS_EDITS = 1  # init/import wrote a matrix that renders only after the edits listed
 EXIT_INVALID = 2
 EXIT_BUG = 3
 
@@ -280,7 +282,7 @@ def init(folder: str, output: str | None) -> None:
     adopted = init_folder(folder, output)
     for line in report(adopted):
         click.echo(line)
-    sys.exit(EXIT_STALE if adopted.problems or adopted.edits else 0)
+    sys.exit(EXIT_NEEDS_EDITS if adopted.problems or adopted.edits else 0)
 
 
 @cli.command(name="import")
@@ -310,7 +312,7 @@ def import_(sources: tuple[str, ...], output: str | None) -> None:
     adopted = import_files(list(sources), output)
     for line in report(adopted):
         click.echo(line)
-    sys.exit(EXIT_STALE if adopted.problems or adopted.edits else 0)
+    sys.exit(EXIT_NEEDS_EDITS if adopted.problems or adopted.edits else 0)
 
 
 @cli.group()

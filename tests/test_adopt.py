@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bakegen.adopt.draft import Draft
 from bakegen.adopt.emit import emit
@@ -191,7 +193,7 @@ def test_case5_compose_with_a_stage_switch(case, run, buildx, snapshot):
 # -- init ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["go-lambda", "bridge", "one-image", "two-arch"])
+@pytest.mark.parametrize("name", ["deploy-targets", "two-arch", "one-image", "go-lambda", "bridge"])
 def test_init_writes_a_matrix_that_renders(case, run, snapshot, name):
     folder = case(name)
     if (folder / "docker-bake.hcl").exists():  # init says to move it, and `import` is the better start
@@ -232,6 +234,12 @@ def test_a_file_that_is_not_yaml_is_located(tmp_path, run):
 
 
 # -- the writer ------------------------------------------------------------------
+
+
+@given(st.dictionaries(st.text(min_size=1), st.one_of(st.text(), st.lists(st.text(), max_size=3)), max_size=4))
+def test_emitted_yaml_reads_back_as_written(values):
+    text = emit(Draft(data={"services": {"api": {"env": values}}}, header=["any"]))
+    assert text.startswith("# any\n")  # emit checks the text reads back as the data
 
 
 def test_emitted_yaml_quotes_what_would_read_differently():

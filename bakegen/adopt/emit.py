@@ -34,7 +34,17 @@ def scalar(value: Any, flow: bool = False) -> str:
     plain = _PLAIN.match(text) and not _NOT_STRINGS.match(text) and ": " not in text and not text.endswith(":")
     if plain and (not flow or " " not in text):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(_escape, json.dumps(text, ensure_ascii=False))
+
+
+# Characters YAML does not allow in a file, even quoted, and line breaks other
+# than \n: written as escapes inside the double-quoted scalar.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _flow(value: Any) -> str | None:

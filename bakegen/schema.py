@@ -2,8 +2,8 @@
 
 These models describe the file and nothing else: unknown keys are errors,
 short forms are normalised here once (a before-validator), and every field
-carries the description that feeds `bakegen schema` and the README's
-reference. Checks that need the whole document (does this service's deploy
+carries the description that feeds `bakegen schema` and the reference in
+docs/reference.md. Checks that need the whole document (does this service's deploy
 target exist?) live in `crossref.py`, because they need paths to report.
 """
 

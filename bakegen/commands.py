@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .pipeline import render_project
 from .plan import Plan, display
 from .write import FileStatus, compare, write
 
 
-def render_files(matrix_file: str, force: bool = False, templates: str | None = None) -> tuple[str, ...]:
-    """Render and write; return the warnings to show."""
+@dataclass(frozen=True)
+class RenderOutcome:
+    """What one `render` did: a status per file, the warnings, and the bake command to use."""
+
+    statuses: tuple[FileStatus, ...]
+    warnings: tuple[str, ...]
+    bake_command: str | None  # set when building needs flags (`--allow`)
+
+    def lines(self, verbosity: int = 0) -> list[str]:
+        """What `render` prints: -1 nothing, 0 a summary, 1 also one line per changed file."""
+        if verbosity < 0:
+            return []
+        out = [f"{s.state:<9} {s.path}" for s in self.statuses if s.changed] if verbosity > 0 else []
+        written = sum(s.state in ("create", "update") for s in self.statuses)
+        deleted = sum(s.state == "delete" for s in self.statuses)
+        unchanged = sum(s.state == "unchanged" for s in self.statuses)
+        out.append(f"{written} file(s) written, {unchanged} unchanged" + (f", {deleted} deleted" if deleted else ""))
+        if self.bake_command:
+            out.append(f"build with: {self.bake_command}")
+        return out
+
+
+def render_files(matrix_file: str, force: bool = False, templates: str | None = None) -> RenderOutcome:
+    """Render and write; return what was done, for the CLI to report."""
     rendered = render_project(matrix_file, templates)
     statuses = compare(rendered.project_dir, rendered.files)
     write(rendered.project_dir, statuses, force=force)
-    for status in statuses:
-        if status.changed:
-            print(f"{status.state:<9} {status.path}")
-    written = sum(s.state in ("create", "update") for s in statuses)
-    deleted = sum(s.state == "delete" for s in statuses)
-    unchanged = sum(s.state == "unchanged" for s in statuses)
-    summary = f"{written} file(s) written, {unchanged} unchanged"
-    print(summary + (f", {deleted} deleted" if deleted else ""))
-    if rendered.allow:
-        print(f"build with: {rendered.bake_command()}  (--allow: buildx 0.19 and later)")
-    return rendered.warnings
+    command = f"{rendered.bake_command()}  (--allow: buildx 0.19 and later)" if rendered.allow else None
+    return RenderOutcome(tuple(statuses), rendered.warnings, command)
 
 
 def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:

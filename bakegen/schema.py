@@ -2,8 +2,8 @@
 
 These models describe the file and nothing else: unknown keys are errors,
 short forms are normalised here once (a before-validator), and every field
-carries the description that feeds `bakegen schema` and the README's
-reference. Checks that need the whole document (does this service's deploy
+carries the description that feeds `bakegen schema` and the reference in
+docs/reference.md. Checks that need the whole document (does this service's deploy
 target exist?) live in `crossref.py`, because they need paths to report.
 """
 
@@ -144,8 +144,13 @@ _SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credentials?|key|password
 _NOT_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
 
 
+def looks_like_secret(name: str) -> bool:
+    """Whether BuildKit's SecretsUsedInArgOrEnv check flags `name` as holding a secret."""
+    return bool(_SECRET_WORDS.search(name) and not _NOT_SECRET_WORDS.search(name))
+
+
 def _check_not_secret(name: str) -> str:
-    if _SECRET_WORDS.search(name) and not _NOT_SECRET_WORDS.search(name):
+    if looks_like_secret(name):
         raise ValueError(
             f"'{name}' looks like a secret: build args and environment values are stored in the "
             "image; pass secrets to the container at run time instead"

@@ -20,6 +20,37 @@ def test_render_writes_bake_file_at_project_root(example, run):
     assert "file(s) written" in result.stdout
 
 
+def test_render_prints_a_summary_files_with_v_and_only_errors_with_q(example, run):
+    assert run("render", "-f", str(example)).exit_code == 0
+    (example.parent / "docker-bake.hcl").unlink()
+    result = run("render", "-f", str(example))
+    assert result.exit_code == 0
+    assert result.stdout == "1 file(s) written, 18 unchanged\n"
+    assert result.stderr.startswith("warning: service 'reducer'")
+    (example.parent / "docker-bake.hcl").unlink()
+    result = run("render", "-v", "-f", str(example))
+    assert result.stdout == "create    docker-bake.hcl\n1 file(s) written, 18 unchanged\n"
+    (example.parent / "docker-bake.hcl").unlink()
+    result = run("render", "-q", "-f", str(example))
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert (example.parent / "docker-bake.hcl").is_file()
+    result = run("render", "-q", "-f", str(example.parent / "missing.yaml"))
+    assert result.exit_code == 2 and "matrix file not found" in result.stderr
+
+
+def test_render_output_does_not_grow_with_the_project(tmp_path, run):
+    services = "".join(f"  svc{i}: {{image_of: app, command: [app, '{i}']}}\n" for i in range(300))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/Dockerfile").write_text("FROM scratch AS production\nUSER 10001\n")
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text("version: 1\nproject: {name: big, registry: r.example.com/big}\n"
+                      "stages: {production: {push: true}}\nservices:\n"
+                      "  app: {runtime: dockerfile, context: app, dockerfile: app/Dockerfile}\n" + services)
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "302 file(s) written, 0 unchanged\n"
+
+
 def test_second_render_rewrites_nothing(example, run):
     assert run("render", "-f", str(example)).exit_code == 0
     root = example.parent

@@ -51,7 +51,7 @@ def test_files_of_a_removed_service_are_deleted_and_nothing_else(project, run):
     assert result.exit_code == 1
     assert "--- a/generated/hello/Dockerfile\n+++ /dev/null" in result.stdout
 
-    result = run("render", "-f", str(matrix))
+    result = run("render", "-v", "-f", str(matrix))
     assert result.exit_code == 0
     assert "delete    generated/hello/Dockerfile" in result.stdout
     assert not folder.exists(), "an emptied folder is removed too"

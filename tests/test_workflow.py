@@ -153,10 +153,10 @@ def test_graph_mermaid_and_dot(example, run):
     assert '  service_portal_web -> service_portal [label="image of"];' in dot
 
 
-def test_readme_shows_the_current_graph(run):
-    readme = (REPO / "README.md").read_text()
+def test_docs_show_the_current_graph(run):
+    example = (REPO / "docs" / "example.md").read_text()
     graph = run("graph", "-f", str(REPO / "matrix.yaml")).stdout
-    assert f"```mermaid\n{graph}```" in readme, "paste `bakegen graph` into the README"
+    assert f"```mermaid\n{graph}```" in example, "paste `bakegen graph` into docs/example.md"
 
 
 def fake_docker(folder: Path, buildx_ok: bool = True, version: str = "v0.29.1", driver: str = "docker",

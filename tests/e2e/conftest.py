@@ -21,15 +21,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: dockerfile_checks
 
 from engine import Engine, EngineError  # noqa: E402
-from harness import PROJECTS, Build, Project, copy_project  # noqa: E402
+from harness import PROJECT_NAMES, Build, Project, copy_project  # noqa: E402
 from registry import Registry  # noqa: E402
 from standins import StandIns, from_images  # noqa: E402
 
 from bakegen import build_plan  # noqa: E402
 
 ENABLED = os.environ.get("BAKEGEN_E2E", "").lower() in ("1", "true", "yes")
-# Every project whose generated files must build: the example and each fixture.
-PROJECT_NAMES = ["example", *sorted(p.name for p in PROJECTS.iterdir() if (p / "matrix.yaml").is_file())]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -26,6 +26,8 @@ from bakegen.plan import Plan, Target, Var
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "projects"
 HARNESS_FILE = "e2e.hcl"
+# Every project whose generated files must build: the example and each fixture.
+PROJECT_NAMES = ["example", *sorted(p.name for p in PROJECTS.iterdir() if (p / "matrix.yaml").is_file())]
 TAG = "e2e"
 # This machine's platform: the only one whose RUN steps can execute here.
 BUILD_PLATFORM = "linux/amd64"

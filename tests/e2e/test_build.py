@@ -13,8 +13,7 @@ import re
 import time
 
 import pytest
-from conftest import PROJECT_NAMES
-from harness import BUILD_PLATFORM, Project
+from harness import BUILD_PLATFORM, PROJECT_NAMES, Project
 
 from dockerfile_checks import runs_on_target
 

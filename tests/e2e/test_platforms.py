@@ -9,8 +9,7 @@ by buildx 0.13.1 (Debian 13's) as by the current buildx.
 from __future__ import annotations
 
 import pytest
-from conftest import PROJECT_NAMES
-from harness import BUILD_PLATFORM
+from harness import BUILD_PLATFORM, PROJECT_NAMES
 
 from bakegen.pipeline import load_project
 

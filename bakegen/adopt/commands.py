@@ -1,0 +1,133 @@
+"""`bakegen init` and `bakegen import`: write a new matrix, then validate it.
+
+Both never overwrite a file: a matrix that exists is the user's. After
+writing, the matrix goes through bakegen's own pipeline, so what the user
+is told to fix is exactly what `bakegen render` would refuse.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BakegenError, Diagnostic
+from .draft import Draft, Note
+from .emit import emit
+
+BAKE_SUFFIXES = (".hcl", ".json")
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """What init or import did: the file written and what the user should know."""
+
+    path: Path
+    services: int
+    stages: int
+    sources: tuple[str, ...]  # the files read
+    notes: tuple[Note, ...]  # what was not imported
+    edits: tuple[str, ...]  # what to change in the user's files
+    problems: tuple[Diagnostic, ...]  # what `bakegen validate` says about the new matrix
+
+
+def variants_of(compose: Path) -> list[Path]:
+    """Files that vary `compose` (docker-compose.dev.yml, compose.override.yaml, ...), sorted."""
+    stem = compose.name.split(".")[0]
+    found = [p for p in compose.parent.iterdir()
+             if p.is_file() and p != compose and p.name.startswith(stem + ".") and p.suffix in (".yml", ".yaml")]
+    return sorted(found)
+
+
+def import_files(sources: list[str], output: str | None = None) -> Adopted:
+    """Import a compose project (a compose file, then its variants) or a bake file.
+
+    With one compose file, its variants next to it are read too. Raises
+    BakegenError when a source cannot be read or the output exists.
+    """
+    from . import bake, compose
+
+    paths = [Path(s) for s in sources]
+    for p in paths:
+        if not p.is_file():
+            raise BakegenError([Diagnostic("file not found", file=str(p),
+                                           hint="pass a docker-compose.yml or a docker-bake.hcl")])
+    target = Path(output) if output else paths[0].parent / "matrix.yaml"
+    _refuse_existing(target)
+    project_dir = target.parent
+    if paths[0].suffix in BAKE_SUFFIXES:
+        if len(paths) > 1:
+            raise BakegenError([Diagnostic("import reads one bake file at a time", file=str(paths[1]))])
+        draft = bake.read(paths[0], project_dir)
+        if paths[0].resolve() == (project_dir / "docker-bake.hcl").resolve():
+            draft.edits.append(
+                f"move {paths[0].name} away (e.g. `git mv {paths[0].name} docker-bake.old.hcl`): bakegen writes "
+                "its own docker-bake.hcl next to matrix.yaml and never overwrites one it did not write")
+    else:
+        if len(paths) == 1:
+            paths += variants_of(paths[0])
+        draft = compose.read(paths, project_dir)
+    return _finish(draft, target, tuple(_shown(p, project_dir) for p in paths))
+
+
+def init_folder(folder: str, output: str | None = None) -> Adopted:
+    """Scan `folder` and write a matrix for the projects found there."""
+    from . import init
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise BakegenError([Diagnostic("not a folder", file=folder, hint="pass the project's folder")])
+    target = Path(output) if output else root / "matrix.yaml"
+    _refuse_existing(target)
+    draft = init.draft_for(root, target.parent)
+    return _finish(draft, target, ())
+
+
+def _shown(path: Path, project_dir: Path) -> str:
+    return os.path.relpath(path, project_dir).replace(os.sep, "/")
+
+
+def _refuse_existing(target: Path) -> None:
+    if target.exists():
+        raise BakegenError([Diagnostic(
+            f"{target.name} exists; bakegen never overwrites a matrix", file=str(target),
+            hint="remove or rename it, or write elsewhere with -o FILE")])
+
+
+def _finish(draft: Draft, target: Path, sources: tuple[str, ...]) -> Adopted:
+    from ..pipeline import build_plan
+    from ..write import atomic_write
+
+    text = emit(draft)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Checked again just before writing: nothing may have appeared meanwhile.
+    _refuse_existing(target)
+    atomic_write(target, text)
+    problems: tuple[Diagnostic, ...] = ()
+    try:
+        build_plan(target)
+    except BakegenError as exc:
+        problems = tuple(exc.diagnostics)
+    services = draft.data.get("services", {})
+    return Adopted(target, len(services), len(draft.data.get("stages", {})), sources, tuple(draft.sorted_notes()),
+                   tuple(draft.edits), problems)
+
+
+def report(adopted: Adopted) -> list[str]:
+    """The lines init and import print."""
+    from ..errors import format_diagnostics
+
+    lines = [f"wrote {adopted.path}: {adopted.services} service(s), {adopted.stages} stage(s)"
+             + (f" from {', '.join(adopted.sources)}" if adopted.sources else "")]
+    if adopted.notes:
+        lines.append(f"not imported ({len(adopted.notes)}, also listed as comments in {adopted.path.name}):")
+        lines.extend(f"  {n.format()}" for n in adopted.notes)
+    if adopted.edits:
+        lines.append("edit before `bakegen render`:")
+        lines.extend(f"  {e}" for e in adopted.edits)
+    if adopted.problems:
+        lines.append(f"`bakegen validate` says:")
+        lines.extend("  " + line for line in format_diagnostics(list(adopted.problems)).splitlines())
+    elif not adopted.edits:
+        lines.append(f"next: bakegen render -f {adopted.path} && docker buildx bake")
+    return lines

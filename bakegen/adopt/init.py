@@ -1,0 +1,225 @@
+"""`bakegen init`: a commented matrix for the projects a folder holds.
+
+One service per project found: Python (uv, Poetry or pip, from the lock
+file present), Go programs (with shared modules that go.mod replaces as
+named contexts) and plain Dockerfiles. The deploy target is the user's
+decision: the matrix shows how to state one, in a comment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..runtimes.common import TEMPLATE_STAGES
+from ..schema import STAGE_PATTERN
+from . import dockerfiles, scan
+from .draft import Draft
+from .layout import UNNAMED_FINAL, project_name
+
+UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
+STATIC_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
+LAMBDA_IMAGE = "public.ecr.aws/lambda/provided:al2023"
+ORDER = ("development", "test", "production")
+
+
+def draft_for(root: Path, matrix_dir: Path) -> Draft:
+    """A Draft for the projects under `root`, with paths relative to `matrix_dir`."""
+    found = scan.scan(root)
+    base = root.resolve()
+
+    def rel(path: str) -> str:
+        full = os.path.normpath(os.path.join(base, path))
+        return os.path.relpath(full, matrix_dir.resolve()).replace(os.sep, "/")
+
+    d = Draft()
+    name = project_name(base.name)
+    images: dict[str, str] = {}
+    services: dict[str, Any] = {}
+    used_stages: set[str] = set()
+
+    python_versions = Counter(p.version for p in found.python)
+    main_version = python_versions.most_common(1)[0][0] if python_versions else None
+    for p in found.python:
+        key = _unique(project_name(Path(p.folder).name if p.folder != "." else name), services)
+        image = "python" if p.version == main_version else f"python{p.version.replace('.', '')}"
+        images[image] = f"python:{p.version}-slim-bookworm"
+        service: dict[str, Any] = {"runtime": "python", "context": rel(p.folder)}
+        if image != "python":
+            service["base"] = image
+        stages = ["development", "test", "production"] if p.has_tests else ["development", "production"]
+        if not p.has_tests:
+            service["stages"] = stages
+        used_stages.update(stages)
+        if p.command:
+            service["command"] = p.command
+            d.comment(("services", key, "command"), "Guessed from the project; CHANGE it to what the container runs.")
+        else:
+            d.trail(("services", key), "command: CHANGE what the container runs, e.g. [uvicorn, app.main:app]")
+        if p.manager != "uv":
+            service["python"] = {"package_manager": p.manager}
+        if p.manager == "uv":
+            images["uv"] = UV_IMAGE
+        lock = f", locked by {p.lock}" if p.lock and p.lock != "requirements.txt" else ""
+        d.comment(("services", key), f"Python ({p.manager}{lock}) in {p.folder}.")
+        if p.manager != "pip" and p.lock is None:
+            d.comment(("services", key), f"No lock file: builds resolve versions each time ({p.manager} lock fixes it).")
+        if p.dockerfiles:
+            d.comment(("services", key), f"bakegen generates its Dockerfile; {', '.join(p.dockerfiles)} is not used",
+                      "(to keep yours: runtime: dockerfile, dockerfile: PATH).")
+        d.trail(("services", key), "port: 8000", "healthcheck: {http: /health}", "deploy: CHOOSE one of deploy_targets")
+        services[key] = service
+
+    for g in found.go:
+        key = _unique(project_name(Path(g.folder).name if g.folder != "." else name), services)
+        images["go"] = f"golang:{g.version}-bookworm"
+        service = {"runtime": "go", "context": rel(g.folder)}
+        stages = ["test", "production"] if g.has_tests else ["production"]
+        service["stages"] = stages
+        used_stages.update(stages)
+        options: dict[str, Any] = {}
+        if g.package != ".":
+            options["package"] = g.package
+        options["binary"] = project_name(Path(g.package).name if g.package != "." else key)
+        if g.lambda_function:
+            images["lambda"] = LAMBDA_IMAGE
+            service["base"] = {"build": "go", "run": "lambda"}
+            options["lambda_runtime"] = True
+            d.comment(("services", key), "A Go Lambda function: AWS Lambda takes a single-platform image, so give it a",
+                      "deploy target with one platform and `single_manifest: true` (see deploy_targets above).")
+        else:
+            images["static"] = STATIC_IMAGE
+        contexts = _contexts(g, base, d, key)
+        if contexts:
+            service["contexts"] = {k: rel(v) for k, v in contexts.items()}
+            d.comment(("services", key, "contexts"), "Modules go.mod replaces with local folders, passed as named",
+                      "contexts at the same relative paths: go.mod works unchanged.")
+        service["go"] = options
+        if not g.lambda_function:
+            d.comment(("services", key), f"Go program {g.module} in {g.folder}.")
+        if g.dockerfiles:
+            d.comment(("services", key), f"bakegen generates its Dockerfile; {', '.join(g.dockerfiles)} is not used",
+                      "(to keep yours: runtime: dockerfile, dockerfile: PATH).")
+        d.trail(("services", key), "deploy: CHOOSE one of deploy_targets")
+        services[key] = service
+
+    for f in found.dockerfiles:
+        key = _unique(project_name(_dockerfile_name(f, name)), services)
+        service, stages = _dockerfile_service(f, rel, d, key, base)
+        used_stages.update(stages)
+        services[key] = service
+
+    if not services:
+        d.edits.append(f"no Python project, Go program or Dockerfile found under {root}; "
+                       "add a service to matrix.yaml by hand (README: \"Your own project\")")
+        services["app"] = {"runtime": "dockerfile", "context": ".", "dockerfile": "Dockerfile"}
+        used_stages.add("production")
+
+    stages = {s: None for s in ORDER if s in used_stages}
+    if "test" in stages:
+        stages["test"] = {"output": ["type=cacheonly"]}
+        d.comment(("stages", "test"), "Building the test stage runs the tests; there is no image to keep.")
+    if "production" in stages:
+        stages["production"] = {"push": True}
+    for s in sorted(used_stages - set(ORDER)):
+        stages[s] = None
+    d.data = {
+        "version": 1,
+        "project": {"name": name, "registry": f"localhost:5000/{name}", "platforms": ["linux/amd64", "linux/arm64"]},
+        "images": dict(sorted(images.items())),
+        "stages": stages,
+        "services": services,
+    }
+    if not images:
+        del d.data["images"]
+    d.header = [
+        "# yaml-language-server: $schema=https://json.schemastore.org/any.json",
+        f"Written by `bakegen init` for {name}. Review the CHANGE and CHOOSE comments, then",
+        "`bakegen render` writes the Dockerfiles and docker-bake.hcl; `docker buildx bake` builds.",
+        "Every key is described in docs/reference.md.",
+    ][1:]
+    for compose in found.compose:
+        d.header.append(f"Found {compose}: `bakegen import {compose}` takes its builds, image names and commands.")
+    for bake in found.bake:
+        d.header.append(f"Found {bake}: `bakegen import {bake}` takes its targets, platforms and tags.")
+        if (base / bake).resolve() == (matrix_dir / "docker-bake.hcl").resolve():
+            d.edits.append(f"move {bake} away (e.g. `git mv {bake} docker-bake.old.hcl`): bakegen writes its own "
+                           "docker-bake.hcl next to matrix.yaml and never overwrites one it did not write")
+    for skipped in found.skipped:
+        d.note(skipped)
+    d.comment(("project", "registry"), "CHANGE: where `docker buildx bake push --push` pushes (localhost:5000 is a",
+              "local `registry:2` container); the bake variable REGISTRY overrides it.")
+    d.comment(("project", "platforms"), "Every service builds these unless its deploy target says otherwise.")
+    d.comment(("images",), "Base images, named once: pin or upgrade them here.")
+    d.comment(("stages",), "The stage axis: `docker buildx bake production` builds every service's production image.")
+    d.comment(("services",),
+              "Where an image runs decides its platforms. CHOOSE a deploy target per service, e.g.:",
+              "  deploy_targets:",
+              "    lambda: {platforms: [linux/arm64], single_manifest: true}",
+              "    cluster: {platforms: [linux/arm64]}",
+              "    webapp: {platforms: [linux/amd64]}",
+              "and `deploy: cluster` on a service; a platform the target does not run is then an error.")
+    return d
+
+
+def _unique(key: str, taken: dict[str, Any]) -> str:
+    if key in (*TEMPLATE_STAGES, "default", "push") or key in taken:
+        n = 2
+        while f"{key}-{n}" in taken:
+            n += 1
+        return f"{key}-{n}"
+    return key
+
+
+def _dockerfile_name(f: scan.DockerfileProject, project: str) -> str:
+    folder = Path(f.folder).name if f.folder != "." else project
+    name = Path(f.dockerfile).name
+    suffix = name[len("Dockerfile."):] if name.startswith("Dockerfile.") else name[: -len(".Dockerfile")] \
+        if name.endswith(".Dockerfile") else ""
+    return f"{folder}-{suffix}" if suffix else folder
+
+
+def _contexts(g: scan.GoProgram, base: Path, d: Draft, key: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for module, folder in g.replaces.items():
+        name = re.sub(r"[^a-z0-9_.-]", "-", Path(folder).name.lower()) or "shared"
+        if not re.match(STAGE_PATTERN, name) or name in TEMPLATE_STAGES or name in out:
+            name = f"mod-{len(out) + 1}"
+        if folder.startswith("../"):
+            d.note(f"go.mod replaces {module} with {folder}, outside this folder: list it in "
+                   "project.allow_outside and `contexts` by hand", f"{g.folder}/go.mod", 0, key)
+            continue
+        out[name] = folder
+    return out
+
+
+def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
+                        base: Path) -> tuple[dict[str, Any], list[str]]:
+    info = dockerfiles.read(base / f.dockerfile)
+    service: dict[str, Any] = {"runtime": "dockerfile", "context": rel(f.folder), "dockerfile": rel(f.dockerfile)}
+    d.comment(("services", key), f"Your {f.dockerfile}, unchanged: bakegen writes only its bake targets.")
+    named = [s for s in ORDER if info and s in info.stages]
+    if named:
+        stages = named
+    else:
+        stages = ["production"]
+        last = info.last if info and info.last else UNNAMED_FINAL
+        service["targets"] = {"production": last}
+        if info and not info.last:
+            d.edits.append(f"{f.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
+                           "bake builds a stage by its name")
+            d.comment(("services", key), f"EDIT {f.dockerfile}:{info.last_line}: add `AS {UNNAMED_FINAL}` to the final FROM.")
+    if stages != list(ORDER):
+        service["stages"] = stages
+    from ..runtimes.dockerfile import is_root
+
+    target = service.get("targets", {}).get("production", "production")
+    if info and "production" in stages and target in info.stages and is_root(info.users.get(target)):
+        service["run_as_root"] = True
+        d.comment(("services", key, "run_as_root"), f"{f.dockerfile}: stage '{target}' ends as root, which bakegen refuses",
+                  "to push unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")
+    d.trail(("services", key), "deploy: CHOOSE one of deploy_targets")
+    return service, stages

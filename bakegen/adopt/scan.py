@@ -1,0 +1,176 @@
+"""Find the projects in a folder: Python, Go, plain Dockerfiles, compose files.
+
+Read-only and shallow: it reads the files that name a project
+(pyproject.toml, go.mod, requirements*.txt, lock files, Dockerfiles) and
+nothing they point to.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SKIP = {"node_modules", "__pycache__", "venv", "dist", "build", "vendor", "testdata", "generated", "site-packages"}
+MAX_DEPTH = 5
+COMPOSE = re.compile(r"^(docker-)?compose(\.[\w-]+)?\.ya?ml$")
+DOCKERFILE = re.compile(r"^(Dockerfile(\.[\w.-]+)?|[\w.-]+\.Dockerfile)$")
+
+
+@dataclass
+class PythonProject:
+    folder: str  # relative to the root, '/'-separated
+    manager: str  # uv, poetry or pip
+    lock: str | None  # the lock file found, if any
+    version: str  # Python version, e.g. "3.12"
+    command: list[str] | None
+    has_tests: bool
+    dockerfiles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GoProgram:
+    folder: str
+    module: str
+    version: str
+    package: str  # "." or "./cmd/NAME"
+    lambda_function: bool
+    has_tests: bool
+    replaces: dict[str, str] = field(default_factory=dict)  # module -> folder relative to the root
+    dockerfiles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DockerfileProject:
+    folder: str
+    dockerfile: str  # relative to the root
+
+
+@dataclass
+class Found:
+    python: list[PythonProject] = field(default_factory=list)
+    go: list[GoProgram] = field(default_factory=list)
+    dockerfiles: list[DockerfileProject] = field(default_factory=list)
+    compose: list[str] = field(default_factory=list)
+    bake: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # what was seen and why it is not a service
+
+
+def scan(root: Path) -> Found:
+    found = Found()
+    root = root.resolve()
+    _walk(root, root, 0, found)
+    return found
+
+
+def _rel(root: Path, path: Path) -> str:
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return "." if rel == "." else rel
+
+
+def _walk(root: Path, folder: Path, depth: int, found: Found) -> None:
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return
+    names = {p.name for p in entries if p.is_file()}
+    rel = _rel(root, folder)
+    dockerfiles = [_rel(root, folder / n) for n in sorted(names) if DOCKERFILE.match(n)]
+    found.compose.extend(_rel(root, folder / n) for n in sorted(names) if COMPOSE.match(n))
+    found.bake.extend(_rel(root, folder / n) for n in sorted(names) if n in ("docker-bake.hcl", "docker-bake.json"))
+    project: Any = None
+    if "pyproject.toml" in names or "requirements.txt" in names:
+        project = _python(folder, rel, names)
+        if project:
+            project.dockerfiles = dockerfiles
+            found.python.append(project)
+    elif "go.mod" in names:
+        project = _go(root, folder, rel)
+        if project:
+            project.dockerfiles = dockerfiles
+            found.go.append(project)
+        else:
+            found.skipped.append(f"{rel}/go.mod: a Go library (no `package main`); programs that replace it "
+                                 "get it as a named context")
+    if project is None and "go.mod" not in names:
+        found.dockerfiles.extend(DockerfileProject(rel, d) for d in dockerfiles)
+    if project is not None or depth >= MAX_DEPTH:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.name.startswith(".") and entry.name not in SKIP:
+            _walk(root, entry, depth + 1, found)
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _python(folder: Path, rel: str, names: set[str]) -> PythonProject | None:
+    data = _toml(folder / "pyproject.toml") if "pyproject.toml" in names else {}
+    poetry = data.get("tool", {}).get("poetry", {})
+    project = data.get("project", {})
+    if "uv.lock" in names:
+        manager, lock = "uv", "uv.lock"
+    elif "poetry.lock" in names or poetry:
+        manager, lock = "poetry", "poetry.lock" if "poetry.lock" in names else None
+    elif "requirements.txt" in names:
+        manager, lock = "pip", "requirements.txt"
+    elif project:
+        manager, lock = "uv", None
+    else:
+        return None
+    spec = str(project.get("requires-python") or poetry.get("dependencies", {}).get("python", ""))
+    version = re.search(r"3\.(\d+)", spec)
+    scripts = project.get("scripts") or poetry.get("scripts") or {}
+    command: list[str] | None = [next(iter(scripts))] if scripts else None
+    if command is None:
+        packages = sorted(p.name for p in folder.iterdir() if p.is_dir() and (p / "__main__.py").is_file())
+        if packages:
+            command = ["python", "-m", packages[0]]
+        elif "main.py" in names:
+            command = ["python", "main.py"]
+    has_tests = (folder / "tests").is_dir() or any(n.startswith("test_") and n.endswith(".py") for n in names)
+    return PythonProject(rel, manager, lock, f"3.{version.group(1)}" if version else "3.12", command, has_tests)
+
+
+def _go(root: Path, folder: Path, rel: str) -> GoProgram | None:
+    text = (folder / "go.mod").read_text(encoding="utf-8", errors="replace")
+    module = re.search(r"^module\s+(\S+)", text, re.M)
+    version = re.search(r"^go\s+(\d+\.\d+)", text, re.M)
+    package = None
+    if _has_main(folder):
+        package = "."
+    elif (folder / "cmd").is_dir():
+        mains = sorted(p.name for p in (folder / "cmd").iterdir() if p.is_dir() and _has_main(p))
+        package = f"./cmd/{mains[0]}" if mains else None
+    if package is None:
+        return None
+    replaces = {}
+    for old, new in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+(\.{1,2}/\S*)\s*$", text, re.M):
+        replaces[old] = _rel(root, (folder / new).resolve()) if (folder / new).exists() else os.path.normpath(
+            os.path.join(rel, new)).replace(os.sep, "/")
+    return GoProgram(rel, module.group(1) if module else rel, version.group(1) if version else "1.24", package,
+                     _is_lambda(text, folder / package), any(folder.glob("*_test.go")), replaces)
+
+
+def _is_lambda(go_mod: str, main: Path) -> bool:
+    """An AWS Lambda function: the Go SDK, or a loop over the Lambda Runtime API."""
+    if "github.com/aws/aws-lambda-go" in go_mod:
+        return True
+    return any("AWS_LAMBDA_RUNTIME_API" in p.read_text(encoding="utf-8", errors="replace")
+               for p in sorted(main.glob("*.go")))
+
+
+def _has_main(folder: Path) -> bool:
+    for path in sorted(folder.glob("*.go")):
+        if path.name.endswith("_test.go"):
+            continue
+        if re.search(r"^package\s+main\b", path.read_text(encoding="utf-8", errors="replace"), re.M):
+            return True
+    return False

@@ -1,0 +1,31 @@
+// Command finalize is an AWS Lambda function (custom runtime, arm64).
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"example.com/pipeline/logger"
+)
+
+// A minimal Lambda Runtime API loop, to keep this example free of downloads.
+func main() {
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://%s/2018-06-01/runtime/invocation/next", api))
+		if err != nil {
+			logger.Info("runtime api unavailable", map[string]string{"error": err.Error()})
+			os.Exit(1)
+		}
+		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		logger.Info("finalizing", map[string]string{"request": id, "bytes": fmt.Sprint(len(body))})
+		url := fmt.Sprintf("http://%s/2018-06-01/runtime/invocation/%s/response", api, id)
+		if _, err := http.Post(url, "application/json", nil); err != nil {
+			os.Exit(1)
+		}
+	}
+}

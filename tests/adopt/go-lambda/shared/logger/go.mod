@@ -1,0 +1,3 @@
+module example.com/pipeline/logger
+
+go 1.24

@@ -1,0 +1,3 @@
+module example.com/pipeline/schema
+
+go 1.24

@@ -1,0 +1,3 @@
+import os
+
+PLATFORM = os.environ.get("PLATFORM", "amd64")

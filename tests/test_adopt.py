@@ -1,0 +1,325 @@
+"""Adoption as a team does it: from their files to `docker buildx bake`.
+
+Each case is a fixture under tests/adopt/ made from one of the five seed
+setups (their Dockerfiles, compose files, a bake file for the scripts).
+The test runs `bakegen import` or `bakegen init`, makes the edits the
+command asks for (and no others), renders, and compares `docker buildx
+bake --print` of the team's original file with that of the generated one:
+the same Dockerfiles, targets, contexts, named contexts, platforms and tags.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bakegen.adopt.draft import Draft
+from bakegen.adopt.emit import emit
+from buildx import bake_print, buildx_command
+
+ADOPT = Path(__file__).resolve().parent / "adopt"
+# BuildKit sets these per platform; the importer leaves them out on purpose.
+AUTOMATIC = {"BUILDPLATFORM", "TARGETPLATFORM", "TARGETARCH"}
+
+
+@pytest.fixture
+def case(tmp_path):
+    """Copy tests/adopt/NAME to a temporary folder of the same name; return the folder."""
+
+    def make(name: str) -> Path:
+        shutil.copytree(ADOPT / name, tmp_path / name)
+        return tmp_path / name
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def buildx() -> list[str] | None:
+    """The buildx command; None skips a test where it first compares (after import and render)."""
+    return buildx_command()
+
+
+def need(buildx: list[str] | None) -> list[str]:
+    if buildx is None:
+        pytest.skip("no buildx: set BAKEGEN_BUILDX to a docker-buildx plugin binary, or install docker buildx")
+    return buildx
+
+
+def adopt(run, folder: Path, *args: str, exit_code: int = 0) -> str:
+    result = run(*args, cwd=folder)
+    assert result.exit_code == exit_code, result.stdout + result.stderr
+    return result.stdout
+
+
+def renders(run, folder: Path, matrix: str = "matrix.yaml") -> None:
+    result = run("render", "-f", matrix, cwd=folder)
+    assert result.exit_code == 0, result.stderr
+    assert run("check", "-f", matrix, cwd=folder).exit_code == 0
+
+
+def build_of(folder: Path, target: dict) -> dict:
+    """What a bake target builds, with paths made absolute so two files compare."""
+    context = (folder / target["context"]).resolve()
+    return {
+        "dockerfile": (context / target.get("dockerfile", "Dockerfile")).resolve(),
+        "context": context,
+        "contexts": {k: (folder / v).resolve() for k, v in target.get("contexts", {}).items()},
+        "args": {k: v for k, v in target.get("args", {}).items() if k not in AUTOMATIC},
+    }
+
+
+def tags(target: dict) -> list[str]:
+    return [t if ":" in t.rsplit("/", 1)[-1] else f"{t}:latest" for t in target.get("tags", [])]
+
+
+def compare(buildx, folder: Path, original: list[str], mapping: dict[str, str], *, env=None,
+            final_stage: str | None = None) -> dict[str, tuple[dict, dict]]:
+    """Assert each original target builds what its generated target builds; return both, by original name."""
+    buildx = need(buildx)
+    old = bake_print(buildx, folder, original, list(mapping), env)
+    local = not any(t.get("platforms") for t in old.values())
+    new = bake_print(buildx, folder, ["docker-bake.hcl"], list(mapping.values()),
+                     {"LOCAL_PLATFORM": "true"} if local else None)
+    # bake --print shows a compose file's paths as written, relative to that file's folder
+    base = (folder / original[0]).parent
+    for name, generated in mapping.items():
+        o, n = old[name], new[generated]
+        assert build_of(base, o) == build_of(folder, n), name
+        assert (o.get("target") or final_stage) == n["target"], name
+        if local:  # compose without `platforms` builds for this machine; so does LOCAL_PLATFORM=true
+            assert len(n["platforms"]) == 1, name
+        else:
+            assert sorted(o["platforms"]) == sorted(n["platforms"]), name
+    return {name: (old[name], new[mapping[name]]) for name in mapping}
+
+
+# -- the five cases -----------------------------------------------------------
+
+
+def test_case1_bake_file_with_an_architecture_per_deploy_target(case, run, buildx, snapshot):
+    folder = case("deploy-targets")
+    out = adopt(run, folder, "import", "docker-bake.hcl", exit_code=1)
+    assert out.splitlines()[-2:] == [
+        "edit before `bakegen render`:",
+        "  move docker-bake.hcl away (e.g. `git mv docker-bake.hcl docker-bake.old.hcl`): bakegen writes its own "
+        "docker-bake.hcl next to matrix.yaml and never overwrites one it did not write",
+    ]
+    (folder / "docker-bake.hcl").rename(folder / "docker-bake.old.hcl")
+    renders(run, folder)
+    assert (folder / "matrix.yaml").read_text() == snapshot
+    built = compare(buildx, folder, ["docker-bake.old.hcl"],
+                    {"lambda": "lambda-production", "eks": "eks-production", "apprunner": "apprunner-production"},
+                    final_stage="runtime")
+    for old, new in built.values():
+        assert tags(old) == tags(new)
+    # The arm64 group became a deploy target: asking it for amd64 is now an error.
+    matrix = folder / "matrix.yaml"
+    matrix.write_text(matrix.read_text().replace("    deploy: arm64\n", "    deploy: arm64\n    platforms: [linux/amd64]\n", 1))
+    result = run("validate", cwd=folder)
+    assert result.exit_code == 2
+    assert "deploy target 'arm64' runs linux/arm64; 'linux/amd64' would fail there with 'exec format error'" \
+        in result.stderr
+
+
+def test_case2_compose_with_one_edit_to_name_the_final_stage(case, run, buildx, snapshot):
+    folder = case("two-arch")
+    out = adopt(run, folder, "import", "docker-compose.multiplatform.yml", exit_code=1)
+    assert "  Dockerfile.multiplatform:8: name the final stage (`FROM ... AS runtime`); bake builds a stage by its " \
+           "name (docker-compose.multiplatform.yml:5 builds the final stage without naming it)" in out
+    assert "docker-compose.multiplatform.yml:9:9: build arg BUILDPLATFORM: BuildKit sets it for each platform it " \
+           "builds; a fixed value would give every platform the same one" in out
+    dockerfile = folder / "Dockerfile.multiplatform"
+    dockerfile.write_text(dockerfile.read_text().replace("FROM python:3.11-slim\n", "FROM python:3.11-slim AS runtime\n"))
+    renders(run, folder)
+    assert {"matrix.yaml": (folder / "matrix.yaml").read_text(), "import": out} == snapshot
+    built = compare(buildx, folder, ["docker-compose.multiplatform.yml"], {"lazybird": "lazybird-production"},
+                    final_stage="runtime")
+    old, new = built["lazybird"]
+    # compose named one image per architecture (TARGETARCH unset: "latest-"); one multi-platform image now
+    assert (tags(old), tags(new)) == (["lazybird:latest-"], ["lazybird:latest"])
+    assert sorted(old["args"]) == ["BUILDPLATFORM", "TARGETARCH", "TARGETPLATFORM"] and "args" not in new
+
+
+def test_case3_one_image_for_three_services_with_dev_and_prod_variants(case, run, buildx, snapshot):
+    folder = case("one-image")
+    out = adopt(run, folder, "import", "docker-compose.yml")
+    assert out.startswith("wrote matrix.yaml: 4 service(s), 2 stage(s) from docker-compose.yml, "
+                          "docker-compose.dev.yml, docker-compose.prod.yml\n")
+    renders(run, folder)
+    assert (folder / "matrix.yaml").read_text() == snapshot
+    services = {"api": "one-image-production", "app": "one-image-production", "scheduler": "one-image-production"}
+    compare(buildx, folder, ["docker-compose.yml"], services, final_stage="production")
+    compare(buildx, folder, ["docker-compose.yml", "docker-compose.dev.yml"],
+            {k: "one-image-development" for k in services})
+    compare(buildx, folder, ["docker-compose.yml", "docker-compose.prod.yml"], services)
+    # Each service runs the one image under its own name, with its own command.
+    prod = bake_print(need(buildx), folder, ["docker-compose.yml", "docker-compose.prod.yml"], list(services))
+    generated = bake_print(buildx, folder, ["docker-bake.hcl"], [f"{s}-production" for s in services])
+    for service in services:
+        assert tags(prod[service]) == tags(generated[f"{service}-production"])
+        assert generated[f"{service}-production"]["contexts"] == {"image-production": "target:one-image-production"}
+
+
+def test_case4_go_lambda_bake_file_with_named_contexts(case, run, buildx, snapshot):
+    folder = case("go-lambda")
+    adopt(run, folder, "import", "-o", "matrix.yaml", "docker-bake.hcl", exit_code=1)
+    (folder / "docker-bake.hcl").rename(folder / "docker-bake.old.hcl")
+    renders(run, folder)
+    text = (folder / "matrix.yaml").read_text()
+    assert text == snapshot
+    assert "    run_as_root: true\n" in text, "the Lambda base image runs as root; the import says so"
+    built = compare(buildx, folder, ["docker-bake.old.hcl"], {"finalize": "finalize-production"})
+    old, new = built["finalize"]
+    assert tags(old) == tags(new) == ["123456789012.dkr.ecr.us-east-1.amazonaws.com/finalize-with-error:latest"]
+    assert set(new["contexts"]) == {"logger", "schema"}
+
+
+def test_case5_compose_with_a_stage_switch(case, run, buildx, snapshot):
+    folder = case("bridge")
+    adopt(run, folder, "import", "-o", "matrix.yaml", "deployment/docker-compose.bridge.yml")
+    renders(run, folder)
+    assert (folder / "matrix.yaml").read_text() == snapshot
+    compose = ["deployment/docker-compose.bridge.yml"]
+    for stage, env in (("development", None), ("production", {"BUILD_TARGET": "production"})):
+        built = compare(buildx, folder, compose, {s: f"{s}-{stage}" for s in ("orchestrator", "reducer")}, env=env)
+        for old, new in built.values():
+            assert tags(old) == tags(new)
+
+
+# -- init ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["deploy-targets", "two-arch", "one-image", "go-lambda", "bridge"])
+def test_init_writes_a_matrix_that_renders(case, run, snapshot, name):
+    folder = case(name)
+    if (folder / "docker-bake.hcl").exists():  # init says to move it, and `import` is the better start
+        (folder / "docker-bake.hcl").rename(folder / "docker-bake.old.hcl")
+    out = adopt(run, folder, "init", ".", "-o", "init.yaml")
+    assert out.splitlines()[-1] == "next: bakegen render -f init.yaml && docker buildx bake"
+    renders(run, folder, "init.yaml")
+    assert (folder / "init.yaml").read_text() == snapshot
+
+
+def test_init_go_lambda_passes_shared_modules_as_named_contexts(case, run):
+    folder = case("go-lambda")
+    out = adopt(run, folder, "init", "-o", "init.yaml", exit_code=1)
+    assert "  move docker-bake.hcl away (e.g. `git mv docker-bake.hcl docker-bake.old.hcl`)" in out
+    from bakegen import build_plan
+
+    target = build_plan(folder / "init.yaml").target("finalize-production")
+    assert target.contexts == {"logger": "./shared/logger", "schema": "./shared/schema"}
+
+
+def test_init_and_import_never_overwrite_a_matrix(case, run):
+    folder = case("bridge")
+    (folder / "matrix.yaml").write_text("mine\n")
+    for args in (["init"], ["import", "-o", "matrix.yaml", "deployment/docker-compose.bridge.yml"]):
+        result = run(*args, cwd=folder)
+        assert result.exit_code == 2
+        assert result.stderr == ("matrix.yaml: matrix.yaml exists; bakegen never overwrites a matrix\n"
+                                 "  hint: remove or rename it, or write elsewhere with -o FILE\n")
+    assert (folder / "matrix.yaml").read_text() == "mine\n"
+
+
+def test_a_file_that_is_not_yaml_is_located(tmp_path, run):
+    (tmp_path / "docker-compose.yml").write_text("services:\n  api:\n    build: [\n")
+    result = run("import", "docker-compose.yml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("docker-compose.yml:4:1: YAML syntax error")
+    assert not (tmp_path / "matrix.yaml").exists()
+
+
+# -- the writer ------------------------------------------------------------------
+
+
+@given(st.dictionaries(st.text(min_size=1), st.one_of(st.text(), st.lists(st.text(), max_size=3)), max_size=4))
+def test_emitted_yaml_reads_back_as_written(values):
+    text = emit(Draft(data={"services": {"api": {"env": values}}}, header=["any"]))
+    assert text.startswith("# any\n")  # emit checks the text reads back as the data
+
+
+def test_emitted_yaml_quotes_what_would_read_differently():
+    draft = Draft(data={"env": {"A": "yes", "B": "1", "C": "a: b", "D": "{registry}", "E": "#x", "F": "plain text"},
+                        "list": ["on", "--flag", "x,y", "ok"]})
+    assert emit(draft) == (
+        "env:\n"
+        '  A: "yes"\n  B: "1"\n  C: "a: b"\n  D: "{registry}"\n  E: "#x"\n  F: plain text\n'
+        "\n"
+        'list: ["on", "--flag", "x,y", ok]\n'
+    )
+
+
+# -- pieces ----------------------------------------------------------------------
+
+
+def test_compose_profile_that_builds_another_stage_is_that_stage(tmp_path, run):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim AS development\n"
+                                         "FROM python:3.12-slim AS production\nUSER 10001\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  api:\n    build: {context: ., target: production}\n    image: r.example.com/shop/api:2.0\n"
+        "  api-dev:\n    build: {context: ., target: development}\n    profiles: [dev]\n"
+        "  worker:\n    extends: {file: common.yml, service: base}\n    build: worker\n")
+    (tmp_path / "worker").mkdir()
+    (tmp_path / "worker/Dockerfile").write_text("FROM python:3.12-slim AS worker\nUSER 10001\n")
+    result = run("import", "compose.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stdout
+    assert "  compose.yaml:7:5: service 'api-dev' (profiles [dev]) builds stage development of api's Dockerfile: " \
+           "it is that stage of api" in result.stdout
+    assert "  compose.yaml:9:5: extends: not followed; copy the build settings it brings into this service" \
+        in result.stdout
+    from bakegen import build_plan
+
+    plan = build_plan(tmp_path / "matrix.yaml")
+    assert [(t.name, t.target) for t in plan.targets if t.service == "api"] == [
+        ("api-development", "development"), ("api-production", "production")]
+    from bakegen.plan import display
+
+    assert [display(tag) for tag in plan.target("api-production").tags] == ["${REGISTRY}/api:${TAG}"]
+    assert [(v.name, v.default) for v in plan.variables[:2]] == [("REGISTRY", "r.example.com/shop"), ("TAG", "2.0")]
+
+
+def test_bake_json_is_read_like_hcl(case, run):
+    folder = case("go-lambda")
+    (folder / "docker-bake.json").write_text(
+        '{"target": {"finalize": {"context": "functions/finalize", "target": "runtime",\n'
+        '  "contexts": {"logger": "shared/logger", "schema": "shared/schema"}, "platforms": ["linux/arm64"]}}}\n')
+    (folder / "docker-bake.hcl").unlink()
+    assert run("import", "docker-bake.json", cwd=folder).exit_code == 0
+    renders(run, folder)
+
+
+def test_unreadable_bake_file_is_located(tmp_path, run):
+    (tmp_path / "docker-bake.hcl").write_text('target "a" {\n  context = \n}\n')
+    result = run("import", "docker-bake.hcl", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("docker-bake.hcl:2:13: cannot read this bake file: Unexpected token")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("${TAG:-1.0}", ("1.0", ["`${TAG:-1.0}` taken as '1.0' (its default; the environment is not read)"])),
+    ("a-${X}-$$b", ("a--$b", ["`${X}` taken as the empty string (its default; the environment is not read)"])),
+    ("$HOME/x", ("/x", ["`$HOME` taken as the empty string (its default; the environment is not read)"])),
+    ("plain", ("plain", [])),
+])
+def test_compose_variables_take_their_defaults(text, expected):
+    from bakegen.adopt.interpolate import interpolate
+
+    assert interpolate(text) == expected
+
+
+@pytest.mark.parametrize("ref, registry, tag, expected", [
+    ("registry.example.com/shop/api:1.4", "registry.example.com/shop", "1.4", "{registry}/{service}:{tag}"),
+    ("registry.example.com/shop/web:1.4", "registry.example.com/shop", "1.4", "{registry}/web:{tag}"),
+    ("lazybird", None, None, "lazybird:latest"),
+    ("localhost:5000/api:production", "localhost:5000", None, "{registry}/{service}:{stage}"),
+    ("other.example.com/api:1.4-production", "registry.example.com", "1.4", "other.example.com/{service}:{tag}-{stage}"),
+])
+def test_image_names_become_tag_schemes(ref, registry, tag, expected):
+    from bakegen.adopt.images import ImageRef, scheme
+
+    assert scheme(ImageRef.parse(ref), "api", "production", registry, tag) == expected

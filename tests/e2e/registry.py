@@ -8,6 +8,7 @@ it with no further setup.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -17,13 +18,16 @@ from pathlib import Path
 
 from engine import EngineError
 
-ADDRESS = "127.0.0.1:5000"
+# BAKEGEN_E2E_REGISTRY picks another loopback port, e.g. for two suites at once.
+ADDRESS = os.environ.get("BAKEGEN_E2E_REGISTRY", "127.0.0.1:5000")
 
 
 class Registry:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.address = ADDRESS
+    def __init__(self, root: Path, address: str = ADDRESS) -> None:
+        self.address = address
+        # One storage folder per address: registries on other ports keep their own.
+        self.root = root if address == "127.0.0.1:5000" else root / address.replace(":", "-")
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def running(self) -> bool:
         try:

@@ -11,7 +11,7 @@ import posixpath
 import re
 from pathlib import Path
 
-from . import runtimes
+from . import dockerignore, runtimes
 from .plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable
 from .resolve import Resolved, ResolvedService, bake_name
 from .schema import Cache
@@ -47,15 +47,19 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
             warnings.append(f"service '{service.name}': production images run as root (run_as_root: true)")
         generated = None
         if runtime.template is not None:
+            ignore = (tuple(runtime.IGNORE) + _project_files(service.context, m.project.output, source)
+                      + tuple(service.spec.dockerignore)) if runtime.IGNORE else None
+            if ignore is not None:
+                warnings.extend(_secret_warnings(service, project_dir, ignore))
             generated = GeneratedDockerfile(
                 path=posixpath.join(m.project.output, service.name, DOCKERFILE_NAME),
                 template=runtime.template,
                 service=service.name,
                 values=runtime.values(service, resolved, project_dir),
-                dockerignore=(tuple(runtime.IGNORE) + tuple(service.spec.dockerignore)) if runtime.IGNORE else None,
+                dockerignore=ignore,
             )
             dockerfiles.append(generated)
-        targets.extend(_targets(resolved, service, generated))
+        targets.extend(_targets(resolved, service, generated, project_dir))
     _check_unique_tags(resolved, targets)
     variables = (
         Variable("REGISTRY", m.project.registry, "Registry and namespace that image tags start with."),
@@ -84,7 +88,7 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
 
 
 def _targets(resolved: Resolved, service: ResolvedService,
-             generated: GeneratedDockerfile | None) -> list[Target]:
+             generated: GeneratedDockerfile | None, project_dir: Path) -> list[Target]:
     m = resolved.matrix
     derived = service.root != service.name
     if derived:
@@ -117,6 +121,8 @@ def _targets(resolved: Resolved, service: ResolvedService,
         for sid, secret in service.spec.secrets.items()
     )
 
+    runtime = runtimes.get(service.runtime)
+    extra_contexts = runtime.extra_contexts(service, project_dir) if not derived else {}
     out = []
     for stage in service.stages:
         stage_spec = m.stages[stage]
@@ -124,7 +130,7 @@ def _targets(resolved: Resolved, service: ResolvedService,
             root_target = bake_name(service.root, stage)
             contexts = {base_context(service.targets[stage]): f"target:{root_target}"}
         else:
-            contexts = {k: _local(v) for k, v in service.contexts.items()}
+            contexts = {k: _local(v) for k, v in {**service.contexts, **extra_contexts}.items()}
         schemes = service.spec.tags or stage_spec.tags or m.project.tags
         cache_from, cache_to = _cache(m.project.cache, service.name, stage)
         out.append(Target(
@@ -182,6 +188,23 @@ def _check_unique_tags(resolved: Resolved, targets: list[Target]) -> None:
             first.setdefault(shown, t.name)
     if errors:
         raise BakegenError(errors)
+
+
+def _secret_warnings(service: ResolvedService, project_dir: Path, ignore: tuple[str, ...]) -> list[str]:
+    found = dockerignore.secret_files(project_dir / service.context, ignore)
+    return [f"service '{service.name}': {posixpath.join(service.context, f)} looks like a secret and is sent to "
+            f"the build, where copying the source puts it into the image; add it to `dockerignore` "
+            f"(or `!{f}` there to keep it and silence this)" for f in found]
+
+
+def _project_files(context: str, output: str, matrix: str) -> tuple[str, ...]:
+    """bakegen's own files that lie inside a build context, as patterns relative to it."""
+    out = []
+    for path in (matrix, output):
+        rel = posixpath.relpath(path, context or ".")
+        if not rel.startswith(".."):
+            out.append(rel)
+    return tuple(out)
 
 
 def _local(path: str) -> str:

@@ -127,6 +127,7 @@ def _allowed_keys(path: Path) -> list[str]:
         model = _child_type(model, part)
         if model is None:
             return []
+    model = _unwrap(model)  # e.g. HealthCheck | None: the keys of HealthCheck
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     return []

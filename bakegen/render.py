@@ -6,6 +6,8 @@ untouched (write.py writes only after every file rendered).
 
 from __future__ import annotations
 
+import re
+
 import jinja2
 
 from . import entitlements, templating
@@ -15,6 +17,7 @@ from .schema import GithubCi
 from .write import MANIFEST, manifest_text
 
 BAKE_FILE = "docker-bake.hcl"
+_BLANK_LINES = re.compile(r"\n{3,}")
 DOCKERIGNORE_TEMPLATE = "dockerignore.j2"
 
 
@@ -28,9 +31,10 @@ def render(plan: Plan, override_dir: str | None = None) -> tuple[dict[str, str],
     env = templating.environment(override_dir)
     files: dict[str, str] = {}
     for dockerfile in plan.dockerfiles:
-        files[dockerfile.path] = _render(env, dockerfile.template, plan.source,
-                                         source=plan.source, service=dockerfile.service,
-                                         syntax=plan.syntax, values=dockerfile.values)
+        text = _render(env, dockerfile.template, plan.source, source=plan.source, service=dockerfile.service,
+                       syntax=plan.syntax, values=dockerfile.values)
+        # Optional sections leave runs of blank lines: one separates stages.
+        files[dockerfile.path] = _BLANK_LINES.sub("\n\n", text)
         if dockerfile.dockerignore is not None:
             files[dockerfile.path + ".dockerignore"] = _render(
                 env, DOCKERIGNORE_TEMPLATE, plan.source, source=plan.source,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from . import runtimes, schema
+from . import per_stage, runtimes, schema
 from .errors import BakegenError, Diagnostic, Path
 
 RESERVED_GROUPS = ("default", "push")
@@ -46,6 +46,8 @@ class ResolvedService:
     # Platforms only a local build asks for (LOCAL_PLATFORMS this service is
     # not built for); `args` and `env` have values for them too.
     local_platforms: tuple[str, ...] = ()
+    # Environment and command per Dockerfile stage (see per_stage.py).
+    stage_values: dict[str, per_stage.StageValues] = field(default_factory=dict)
 
     @property
     def all_platforms(self) -> tuple[str, ...]:
@@ -170,6 +172,8 @@ class _Resolver:
             if key not in self.m.stages:
                 self.error(at + ("targets", key), f"unknown stage '{key}'", _suggest(key, self.m.stages))
 
+        stage_values, problems = per_stage.resolve(self.m, name, spec, stages, targets, runtime)
+        self.errors.extend(problems)
         resolved = ResolvedService(
             name=name,
             spec=spec,
@@ -188,6 +192,7 @@ class _Resolver:
             env=self.per_platform(at + ("env",), spec.env, platforms, local),
             contexts=contexts,
             local_platforms=local,
+            stage_values=stage_values,
         )
         # The runtime's own checks read files the checks above vouched for.
         if not derived and len(self.errors) == errors_before:
@@ -228,6 +233,13 @@ class _Resolver:
                            "set `dockerfile` to your Dockerfile's path, relative to matrix.yaml")
             if spec.base is not None:
                 self.error(at + ("base",), "`base` has no effect with runtime dockerfile; your Dockerfile names its images")
+            # These shape a generated Dockerfile; a user's Dockerfile says them itself.
+            for key in ("entrypoint", "writable", "per_stage", "production_exclude", "command", "env"):
+                if getattr(spec, key):
+                    self.error(at + (key,), f"`{key}` has no effect with runtime dockerfile; your Dockerfile sets it")
+            if spec.user != schema.User():
+                self.error(at + ("user",), "`user` has no effect with runtime dockerfile; end your Dockerfile's "
+                                           "stages with USER")
         else:
             for key in ("dockerfile", "targets"):
                 if getattr(spec, key):
@@ -235,6 +247,9 @@ class _Resolver:
         for key in ("python", "go"):
             if getattr(spec, key) is not None and spec.runtime != key:
                 self.error(at + (key,), f"`{key}` options need `runtime: {key}`")
+        if spec.system_packages is not None and spec.runtime != "python":
+            self.error(at + ("system_packages",), "`system_packages` needs `runtime: python`",
+                       "go images are static binaries; a runtime: dockerfile service installs its own")
 
     def check_derived(self, name: str, spec: schema.Service) -> None:
         at: Path = ("services", name)
@@ -243,7 +258,7 @@ class _Resolver:
         for key in ("context", "dockerfile", "base", "python", "go"):
             if getattr(spec, key):
                 self.error(at + (key,), f"`{key}` has no effect with `image_of`; set it on '{spec.image_of}'")
-        for key in ("args", "contexts", "targets", "secrets"):
+        for key in ("args", "contexts", "targets", "secrets", "system_packages", "production_exclude"):
             if getattr(spec, key):
                 self.error(at + (key,), f"`{key}` has no effect with `image_of`; the image is built by '{spec.image_of}'")
 

@@ -118,6 +118,13 @@ def _one_line(value: Any) -> Any:
     return value
 
 
+def _check_writable(value: str) -> str:
+    parts = value.strip("/").split("/")
+    if not value or any(p in ("", ".", "..") for p in parts) or re.search(r"[\x00-\x1f\s$\\:*?\[\]\"']", value):
+        raise ValueError(f"'{value}' is not a plain folder path (no '..', spaces, quotes or wildcards)")
+    return value
+
+
 def _split_command(value: Any) -> Any:
     # A command may be written as one shell-like string; it always reaches
     # the Dockerfile in exec (JSON array) form.
@@ -159,6 +166,8 @@ def _check_not_secret(name: str) -> str:
 
 
 ArgName = Annotated[str, Field(pattern=ARG_PATTERN), AfterValidator(_check_not_secret)]
+# A Debian package, optionally pinned: libpq5, libpq5=15.*.
+DebianPackage = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:*-]+)?$")]
 
 
 def _per_platform(value: Any) -> Any:
@@ -342,6 +351,14 @@ class Stage(Model):
         ),
         examples=[["type=cacheonly"]],
     )
+    env: dict[ArgName, Annotated[Text, AfterValidator(_one_line)]] = Field(
+        default_factory=dict,
+        description=(
+            "Environment of every service's image at this stage (a service's `env` and "
+            "`per_stage` override it), e.g. ENVIRONMENT=testing in test."
+        ),
+        examples=[{"ENVIRONMENT": "testing"}],
+    )
 
 
 class DeployTarget(Model):
@@ -488,6 +505,67 @@ class GoOptions(Model):
         ),
         examples=[True],
     )
+    tags: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] = Field(
+        default_factory=list, description="Go build tags (`go build -tags`).", examples=[["lambda.norpc"]])
+    ldflags: list[Annotated[str, Field(pattern=r"^-[A-Za-z][^\s'\"\\$`]*$|^[^\s'\"\\$`-][^\s'\"\\$`]*$")]] = Field(
+        default_factory=list,
+        description="Extra linker flags after `-s -w`, one per item, e.g. `-X`, `main.version=1.4.0`.",
+        examples=[["-X", "main.version=1.4.0"]],
+    )
+
+
+class StageSettings(Model):
+    """What differs for one service at one stage."""
+
+    env: dict[ArgName, Annotated[Text, AfterValidator(_one_line)]] = Field(
+        default_factory=dict,
+        description="Environment at this stage, over the service's `env`.",
+        examples=[{"LOG_LEVEL": "DEBUG"}],
+    )
+    command: Command | None = Field(
+        None,
+        description="Command at this stage instead of `command`, e.g. a reloading server in development.",
+        examples=[["flask", "--app", "web:app", "run", "--debug"]],
+    )
+
+
+class User(Model):
+    """The user production (and development) images run as."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] | None = Field(
+        None,
+        description=(
+            "User name, added to the image's /etc/passwd and /etc/group (without running "
+            "anything on the target platform). Default: no name, a numeric user."
+        ),
+        examples=["app"],
+    )
+    uid: int = Field(10001, ge=1, le=2**31 - 2, description="User id; not 0 (root needs `run_as_root`).",
+                     examples=[10001])
+    gid: int = Field(10001, ge=1, le=2**31 - 2, description="Group id.", examples=[10001])
+
+
+class SystemPackages(Model):
+    """Debian packages (apt) a Python service needs."""
+
+    build: list[DebianPackage] = Field(
+        default_factory=list,
+        description=(
+            "Installed in the stages that install dependencies and run tests, e.g. compilers and "
+            "headers for packages that ship only sources (`gcc`, `libpq-dev`)."
+        ),
+        examples=[["gcc", "libpq-dev"]],
+    )
+    run: list[DebianPackage] = Field(
+        default_factory=list,
+        description=(
+            "Added to the production and development images, e.g. shared libraries (`libpq5`). "
+            "They are downloaded for the target platform and unpacked on the build machine's "
+            "platform, so no emulation is needed; their install scripts do not run (libraries load "
+            "by name, executables run; `ctypes.util.find_library` does not see them)."
+        ),
+        examples=[["libpq5"]],
+    )
 
 
 class Service(Model):
@@ -606,6 +684,38 @@ class Service(Model):
             "the context's .dockerignore), after the runtime's defaults."
         ),
         examples=[["data/", "*.csv"]],
+    )
+    production_exclude: list[Annotated[str, Field(min_length=1, pattern=r"^[^\n\r\x00]+$")]] = Field(
+        default_factory=list,
+        description=(
+            "Files and folders of the context (glob patterns) that production images leave out, "
+            "after the defaults (tests, test configuration, dev requirements); the test stage "
+            "still has them. `dockerignore` instead removes files from every stage."
+        ),
+        examples=[["docs/", "scripts/*.sh"]],
+    )
+    entrypoint: Command | None = Field(
+        None, description="ENTRYPOINT of the images (exec form); `command` becomes its arguments.",
+        examples=[["tini", "--"]],
+    )
+    user: User = Field(default_factory=User, description="The non-root user images run as.",
+                       examples=[{"name": "app", "uid": 10001, "gid": 10001}])
+    writable: list[Annotated[str, AfterValidator(_check_writable)]] = Field(
+        default_factory=list,
+        description=(
+            "Folders the app writes (relative to the working directory /app, or absolute): "
+            "created empty and owned by the runtime user; everything else stays read-only to it."
+        ),
+        examples=[["cache", "uploads"]],
+    )
+    per_stage: dict[Name, StageSettings] = Field(
+        default_factory=dict,
+        description="Environment and command for single stages, e.g. debug logging in development.",
+        examples=[{"development": {"env": {"LOG_LEVEL": "DEBUG"}}}],
+    )
+    system_packages: SystemPackages | None = Field(
+        None, description="`runtime: python` only: Debian packages for building and for running.",
+        examples=[{"build": ["gcc", "libpq-dev"], "run": ["libpq5"]}],
     )
     tags: list[TagTemplate] | None = Field(
         None, description="Tag scheme for this service, instead of the stage's or project's.",

@@ -84,6 +84,16 @@ def hcl_value(value: str | bool) -> str:
     return hcl_string(value)
 
 
+def find_test(pattern: str) -> str:
+    """A `find` test for a glob pattern: -name for a plain name, -path for one with '/'."""
+    import shlex
+
+    pattern = pattern.rstrip("/")
+    if "/" in pattern:
+        return f"-path {shlex.quote('./' + pattern.removeprefix('./').lstrip('/'))}"
+    return f"-name {shlex.quote(pattern)}"
+
+
 def comment(text: str) -> str:
     """`text` as the rest of a `#` comment line: line breaks would end the comment."""
     return " ".join(text.split())
@@ -155,6 +165,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         hcl_value=hcl_value,
         exec_form=exec_form,
         comment=comment,
+        find_test=find_test,
         dockerfile_word=dockerfile_word,
     )
     return env

@@ -49,7 +49,7 @@ def synthetic(root: Path, services: int) -> Path:
     ctx = root / "services" / "app"
     (ctx / "app").mkdir(parents=True)
     (ctx / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1.0.0"\n'
-                                        'requires-python = ">=3.11"\ndependencies = []\n')
+                                        'requires-python = ">=3.11"\ndependencies = []\n\n[dependency-groups]\ndev = ["pytest>=8"]\n')
     (ctx / "uv.lock").write_text('version = 1\nrequires-python = ">=3.11"\n\n[[package]]\n'
                                  'name = "app"\nversion = "1.0.0"\nsource = { virtual = "." }\n')
     (ctx / "app" / "__init__.py").write_text("")

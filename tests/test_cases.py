@@ -18,7 +18,9 @@ from dockerfile_checks import buildkit_check_violations, runs_on_target, undecla
 from hcl import read_bake
 from test_example import hadolint
 
-CASES = ["deploy-policies", "two-arch-service", "shared-image", "go-lambda", "optional-lock", "wheel-fallback"]
+CASES = ["deploy-policies", "two-arch-service", "shared-image", "go-lambda", "optional-lock", "wheel-fallback",
+         # The usual layouts of real Python projects.
+         "src-layout", "path-dependency", "pip-two-file", "poetry-1-8", "system-packages"]
 
 # RUN steps that execute on the target platform, per (fixture, target). Every
 # target not listed has none: it builds without emulation on any machine.
@@ -26,7 +28,12 @@ NATIVE_INSTALL = ("builder-native: RUN --mount=type=cache,target=/root/.cache/uv
                   "uv pip install --python python3 --target /opt/python -r /requirements/main.txt")
 NATIVE_DEV_INSTALL = ("dev-builder-native: RUN --mount=type=cache,target=/root/.cache/uv     "
                       "uv pip install --python python3 --target /opt/python-dev -r /requirements/dev.txt")
+NATIVE_APT = ("builder-native: RUN apt-get update     && apt-get install -y --no-install-recommends "
+              "build-essential libpq-dev     && rm -rf /var/lib/apt/lists/*")
 ON_TARGET = {
+    # psycopg2 is published only as source: it compiles on the target platform,
+    # with the build packages the matrix names.
+    ("system-packages", "db-api-production"): [NATIVE_APT, NATIVE_INSTALL],
     # docopt is published only as source: auto installs on the target platform.
     ("wheel-fallback", "cli-tool-production"): [NATIVE_INSTALL],
     ("wheel-fallback", "cli-tool-development"): [NATIVE_INSTALL, NATIVE_DEV_INSTALL],
@@ -117,9 +124,11 @@ def test_missing_lock_file_builds_with_a_warning(project, run):
     assert result.exit_code == 0 and result.stderr == warning
     result = run("check", "-f", str(matrix))
     assert result.exit_code == 0 and result.stderr == warning
-    dockerfile = (matrix.parent / "generated/reducer/Dockerfile").read_text()
-    assert "COPY pyproject.toml ./\n" in dockerfile and "poetry lock" in dockerfile
-    assert "COPY pyproject.toml poetry.lock ./" in (matrix.parent / "generated/orchestrator/Dockerfile").read_text()
+    # Both Dockerfiles build with or without a lock file, whichever the checkout has.
+    for service in ("reducer", "orchestrator"):
+        dockerfile = (matrix.parent / f"generated/{service}/Dockerfile").read_text()
+        assert "COPY pyproject.toml poetry.lock* ./\n" in dockerfile
+        assert "&& if [ ! -f poetry.lock ]; then /opt/poetry/bin/poetry lock; fi \\\n" in dockerfile
 
 
 def test_single_manifest_targets_in_the_bake_file(project, run):

@@ -36,6 +36,9 @@ class Runtime(Protocol):
 
     def warnings(self, service: ResolvedService, project_dir: Path) -> list[str]: ...
 
+    # Named contexts the service needs beyond its `contexts` (name -> project-relative folder).
+    def extra_contexts(self, service: ResolvedService, project_dir: Path) -> dict[str, str]: ...
+
     # Default .dockerignore patterns of this runtime's build contexts.
     IGNORE: tuple[str, ...]
 

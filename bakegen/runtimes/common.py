@@ -11,10 +11,20 @@ from . import wheels
 if TYPE_CHECKING:
     from ..resolve import ResolvedService
 
-# Fixed non-root identity of every generated image, so volume permissions
-# and Kubernetes `runAsUser` policies can rely on it.
+# Default non-root identity of every generated image (`user:` changes it), so
+# volume permissions and Kubernetes `runAsUser` policies can rely on it.
 APP_UID = 10001
 APP_GID = 10001
+# Where generated images keep the app and run it: relative writable paths start here.
+APP_DIR = "/app"
+
+# Never sent to the builder, whatever the runtime: VCS data, editor folders,
+# environment files (they hold secrets: `dockerignore: ["!.env.defaults"]`
+# takes one back), and bakegen's own files. The matrix file and the output
+# folder are added per service, where they lie inside its context.
+IGNORE = (".git", ".gitignore", ".gitattributes", ".github", ".hg", ".svn", ".idea", ".vscode",
+          "**/.env", "**/.env.*", "**/*.env", "**/.envrc", "Dockerfile*", ".dockerignore",
+          "**/docker-bake.hcl", "**/.bakegen-manifest")
 
 
 def platform_slug(platform: str) -> str:
@@ -67,10 +77,20 @@ def healthcheck(service: ResolvedService, port: int | None,
 def shared_values(service: ResolvedService) -> dict[str, Any]:
     env, env_per_platform = split_per_platform(service.env)
     args, args_per_platform = split_per_platform(service.args)
+    user = service.spec.user
     return {
         "service": service.name,
-        "uid": APP_UID,
-        "gid": APP_GID,
+        "uid": user.uid,
+        "gid": user.gid,
+        "user_name": user.name,
+        "home": APP_DIR,
+        "writable": [w if w.startswith("/") else f"{APP_DIR}/{w}" for w in service.spec.writable],
+        "entrypoint": list(service.spec.entrypoint or []),
+        "stage_values": {
+            target: {"env_before": values.env_before, "env_after": values.env_after,
+                     "command": list(values.command) if values.command else None}
+            for target, values in service.stage_values.items()
+        },
         "command": list(service.spec.command or []),
         "port": service.spec.port,
         "env": env,

@@ -95,6 +95,10 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
     return errors
 
 
+def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str]:
+    return {}
+
+
 def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
     return []
 

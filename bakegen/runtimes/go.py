@@ -17,8 +17,7 @@ template = "go.Dockerfile.j2"
 STAGES = ("builder", "development", "test", "production")
 
 # Never sent to the builder: VCS data, build output, secrets.
-IGNORE = (".git", "bin", "dist", "*.test", "*.out", "vendor/**/testdata", ".env", ".env.*", "Dockerfile*",
-          ".dockerignore")
+IGNORE = common.IGNORE + ("bin", "dist", "*.test", "*.out", "vendor/**/testdata")
 
 
 def default_base() -> BaseImages:
@@ -47,6 +46,10 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
     return errors
 
 
+def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str]:
+    return {}
+
+
 def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
     # No go.sum is normal for a module without outside dependencies, and Go
     # itself refuses to build one that needs it: nothing to warn about.
@@ -55,6 +58,12 @@ def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
 
 def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
     opts = options(service)
+    binary = "/var/task/bootstrap" if opts.lambda_runtime else f"/usr/local/bin/{opts.binary}"
+    build_flags = [f"-tags={','.join(opts.tags)}"] if opts.tags else []
+    # Development runs the source with `go run`, unless per_stage names a command.
+    dev_command = next((service.spec.per_stage[stage].command for stage, target in service.targets.items()
+                        if target == "development" and stage in service.spec.per_stage
+                        and service.spec.per_stage[stage].command), None)
     return {
         **common.shared_values(service),
         "base_build": service.base_build,
@@ -62,6 +71,11 @@ def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> d
         "package": opts.package,
         "binary": "bootstrap" if opts.lambda_runtime else opts.binary,
         "lambda_runtime": opts.lambda_runtime,
+        "tags": list(opts.tags),
+        "ldflags": list(opts.ldflags),
+        "dev_command": list(dev_command or ["go", "run", *build_flags, opts.package]),
+        # The binary is the entrypoint; `command` gives its arguments.
+        "entrypoint": list(service.spec.entrypoint or [binary]),
         "go_sum": (project_dir / service.context / "go.sum").is_file(),
         "healthcheck": common.healthcheck(service, service.spec.port, http_probe),
     }

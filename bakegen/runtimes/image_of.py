@@ -37,6 +37,10 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
     return []
 
 
+def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str]:
+    return {}
+
+
 def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
     return []
 
@@ -46,13 +50,15 @@ def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> d
 
     root = resolved.service(service.root)
     probe = get(root.runtime).http_probe
-    port = service.spec.port or root.spec.port
     return {
         **common.shared_values(service),
         "root": service.root,
-        "port": port,
+        # Only the service's own port is exposed; an http health check may
+        # probe the port of the service whose image this is.
+        "port": service.spec.port,
+        # For the stages that add a user (they run a shell on the build platform).
+        "base_build": root.base_build,
         # Dockerfile stage -> the named context holding the shared image.
         "stages": {service.targets[s]: base_context(service.targets[s]) for s in service.stages},
-        "healthcheck": common.healthcheck(service, port, probe),
-        "user": f"{common.APP_UID}:{common.APP_GID}",
+        "healthcheck": common.healthcheck(service, service.spec.port or root.spec.port, probe),
     }

@@ -172,6 +172,11 @@ class Project:
                 narrowed += ["--set", f"{t.name}.platform={','.join(rest)}"]
         return self.bake(*targets, *narrowed)
 
+    def own_dockerfiles(self) -> set[str]:
+        """Services built from the team's own Dockerfile (runtime: dockerfile): not bakegen's to judge."""
+        generated = {d.service for d in self.plan.dockerfiles}
+        return {t.service for t in self.plan.targets if t.service not in generated}
+
     def matrix_run_as_root(self) -> set[str]:
         """Services whose production images the matrix lets run as root."""
         from bakegen.pipeline import load_project

@@ -30,6 +30,8 @@ from pathlib import Path
 from engine import Engine, EngineError, debian_mirror, run
 
 ARCHES = {"amd64": "x86_64", "arm64": "aarch64"}
+# Bumped when stand-ins change: images and root filesystems of another version are remade.
+VERSION = "2"
 # Libraries the machine's CPython links against, so it runs in the stand-in.
 PYTHON_LIBS = ["ca-certificates", "libssl3", "libffi8", "libsqlite3-0", "libbz2-1.0", "liblzma5", "zlib1g",
                "libreadline8", "libncursesw6", "libexpat1", "libuuid1", "libgdbm6", "libnsl2", "libtirpc3",
@@ -60,7 +62,7 @@ class StandIns:
 
     def debian(self, arch: str) -> Path:
         """A minimal Debian bookworm root for `arch`, as a tar (made once)."""
-        tar = self.dir / f"debian-{arch}.tar"
+        tar = self.dir / f"debian-{arch}-v{VERSION}.tar"
         if tar.is_file():
             return tar
         root = Path(tempfile.mkdtemp(prefix=f"rootfs-{arch}-", dir=self.dir))
@@ -76,6 +78,10 @@ class StandIns:
             for deb in sorted((root / "var/cache/apt/archives").glob("*.deb")):
                 run("dpkg", "-x", deb, root)
             shutil.rmtree(root / "debootstrap", ignore_errors=True)
+            # What base-passwd's install script (which cannot run here) writes.
+            for name in ("passwd", "group"):
+                if not (root / "etc" / name).exists():
+                    shutil.copy2(root / "usr/share/base-passwd" / f"{name}.master", root / "etc" / name)
         for deb in (root / "var/cache/apt/archives").glob("*.deb"):
             deb.unlink()
         shutil.rmtree(root / "var/lib/apt/lists", ignore_errors=True)
@@ -219,7 +225,9 @@ class StandIns:
         """Make a two-platform stand-in for each reference not in the store yet; return those made."""
         made = []
         for ref in sorted(set(refs)):
-            if self.engine.docker("image", "inspect", ref, check=False).returncode == 0:
+            found = self.engine.docker("image", "inspect", "--format",
+                                       '{{ index .Config.Labels "org.bakegen.standin" }}', ref, check=False)
+            if found.returncode == 0 and found.stdout.strip() == VERSION:
                 continue
             self.build(ref, self.spec(ref))
             made.append(ref)
@@ -240,6 +248,7 @@ class StandIns:
                             pass
                 lines.append(f"ADD layer{i}-${{TARGETARCH}}.tar /")
             lines += [f'ENV {k}="{v}"' for k, v in spec.env.items()]
+            lines.append(f'LABEL org.bakegen.standin="{VERSION}"')
             lines += spec.config
             (context / "Dockerfile").write_text("\n".join(lines) + "\n")
             self.engine.docker("buildx", "build", "--platform", "linux/amd64,linux/arm64", "--load",

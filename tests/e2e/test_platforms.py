@@ -25,11 +25,16 @@ def test_images_carry_the_environment_the_matrix_gives_each_platform(built, name
             continue
         service = resolved.service(t.service)
         for platform in t.platforms:
-            if platform in p.emulated().get(t.name, []) or not service.env:
+            if platform in p.emulated().get(t.name, []):
                 continue
             env = p.image_config(t, platform)["Env"]
-            for key, by_platform in service.env.items():
-                assert f"{key}={by_platform[platform]}" in env, f"{t.name} on {platform}"
+            # The stage's values, the service's for this platform, its per_stage values.
+            stage = service.stage_values.get(t.target)
+            expected = {**(stage.env_before if stage else {}),
+                        **{key: by_platform[platform] for key, by_platform in service.env.items()},
+                        **(stage.env_after if stage else {})}
+            for key, value in expected.items():
+                assert f"{key}={value}" in env, f"{t.name} on {platform}"
                 checked += 1
     if any(s.env for s in resolved.services):
         assert checked

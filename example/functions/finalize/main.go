@@ -10,9 +10,13 @@ import (
 	"example.com/shop/shared/logger"
 )
 
+// version is set at build time: go.ldflags in matrix.yaml passes -X main.version=....
+var version = "dev"
+
 // A minimal Lambda Runtime API loop, to keep this example free of downloads.
 func main() {
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	logger.Info("starting", map[string]string{"version": version})
 	for {
 		resp, err := http.Get(fmt.Sprintf("http://%s/2018-06-01/runtime/invocation/next", api))
 		if err != nil {

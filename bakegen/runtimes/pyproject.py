@@ -1,0 +1,155 @@
+"""What a Python project's own files say about how to build it.
+
+Read from pyproject.toml, the lock file and requirements files, at render
+time: whether the project is a package to install (src layout, console
+scripts), which local path dependencies it has (built as wheels on the build
+platform, then installed like any wheel), which dependency groups hold its
+development dependencies, and whether anything installs pytest.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEV_REQUIREMENTS = ("requirements-dev.txt", "dev-requirements.txt", "requirements/dev.txt")
+# Lines of a requirements file that name a local folder or file, not a package index entry.
+_LOCAL_LINE = re.compile(r"^(?:-e\s+|--editable[=\s]+)?(?P<path>(?:\.{1,2}/|/|file:)[^\s;#]*)|^[^#]*?@\s*file:(?P<url>\S+)")
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    installable: bool = False  # the project itself builds into a wheel
+    src_layout: bool = False  # its code lives under src/
+    # Local path dependencies, relative to the project folder, '/'-separated.
+    local_paths: tuple[str, ...] = ()
+    dev_groups: tuple[str, ...] = ()  # Poetry dependency groups besides main
+    has_dev_dependencies: bool = False
+    has_extras: bool = False  # [project.optional-dependencies]: test tools often live there
+    mentions_pytest: bool = False
+    problems: tuple[str, ...] = field(default=())  # e.g. pyproject.toml is not valid TOML
+
+
+def _toml(path: Path) -> tuple[dict[str, Any], str | None]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), None
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, f"{path.name} cannot be read: {exc}"
+
+
+def _get(data: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)  # type: ignore[assignment]
+    return data
+
+
+def _norm(path: str) -> str:
+    return posixpath.normpath(path.replace("\\", "/"))
+
+
+def read(context: Path, manager: str, dev_requirements: str | None) -> ProjectInfo:
+    """What the project in `context` needs, for package manager `manager`."""
+    pyproject, problem = _toml(context / "pyproject.toml")
+    problems = [problem] if problem else []
+    tool = _get(pyproject, "tool") or {}
+    build_system = "build-system" in pyproject
+    text_of_deps = " ".join(str(d) for d in (_get(pyproject, "project", "dependencies") or []))
+
+    if manager == "uv":
+        package = _get(tool, "uv", "package")
+        installable = bool(package) if package is not None else build_system
+        groups = _get(pyproject, "dependency-groups") or {}
+        has_dev = bool(groups) or bool(_get(tool, "uv", "dev-dependencies")) \
+            or bool(_get(pyproject, "project", "optional-dependencies"))
+        dev_text = str(groups) + str(_get(tool, "uv", "dev-dependencies")) \
+            + str(_get(pyproject, "project", "optional-dependencies"))
+        local = _uv_local(context, pyproject)
+        dev_groups: tuple[str, ...] = ()
+    elif manager == "poetry":
+        poetry = _get(tool, "poetry") or {}
+        installable = build_system and poetry.get("package-mode", True) is not False
+        group_tables = poetry.get("group") or {}
+        names = [g for g in group_tables if g != "main"]
+        if poetry.get("dev-dependencies") and "dev" not in names:
+            names.append("dev")  # Poetry's legacy table is the group "dev"
+        dev_groups = tuple(names)
+        dev_text = str(group_tables) + str(poetry.get("dev-dependencies")) \
+            + str(_get(pyproject, "project", "optional-dependencies")) + str(pyproject.get("dependency-groups"))
+        has_dev = bool(names) or bool(_get(pyproject, "project", "optional-dependencies")) \
+            or bool(pyproject.get("dependency-groups"))
+        text_of_deps += str(poetry.get("dependencies"))
+        local = _poetry_local(context, poetry)
+    else:
+        installable = build_system or (context / "setup.py").is_file() or (context / "setup.cfg").is_file()
+        dev_file = context / dev_requirements if dev_requirements else None
+        has_dev = dev_file is not None
+        dev_text = dev_file.read_text(encoding="utf-8", errors="replace") if dev_file else ""
+        main = context / "requirements.txt"
+        text_of_deps = main.read_text(encoding="utf-8", errors="replace") if main.is_file() else ""
+        local = _requirements_local(main) + (_requirements_local(dev_file) if dev_file else [])
+        dev_groups = ()
+
+    src = context / "src"
+    src_layout = src.is_dir() and any((d / "__init__.py").is_file() for d in src.iterdir() if d.is_dir())
+    return ProjectInfo(
+        installable=installable,
+        src_layout=src_layout,
+        local_paths=tuple(dict.fromkeys(p for p in local if p not in (".", ""))),
+        dev_groups=dev_groups,
+        has_dev_dependencies=has_dev,
+        has_extras=bool(_get(pyproject, "project", "optional-dependencies")),
+        mentions_pytest="pytest" in dev_text.lower() or "pytest" in text_of_deps.lower(),
+        problems=tuple(problems),
+    )
+
+
+def _uv_local(context: Path, pyproject: dict[str, Any]) -> list[str]:
+    """Local packages from uv.lock (every one, transitively), else [tool.uv.sources]."""
+    lock, _ = _toml(context / "uv.lock")
+    paths = []
+    for package in lock.get("package", []):
+        source = package.get("source", {})
+        for kind in ("editable", "directory", "path"):
+            if kind in source and source[kind] != ".":
+                paths.append(_norm(source[kind]))
+    if lock:
+        return paths
+    for spec in (_get(pyproject, "tool", "uv", "sources") or {}).values():
+        if isinstance(spec, dict) and "path" in spec:
+            paths.append(_norm(spec["path"]))
+    return paths
+
+
+def _poetry_local(context: Path, poetry: dict[str, Any]) -> list[str]:
+    """Local packages from poetry.lock (every one), else path dependencies in pyproject.toml."""
+    lock, _ = _toml(context / "poetry.lock")
+    paths = [_norm(p["source"]["url"]) for p in lock.get("package", [])
+             if p.get("source", {}).get("type") in ("directory", "file")]
+    if lock:
+        return paths
+    tables = [poetry.get("dependencies") or {}, poetry.get("dev-dependencies") or {}]
+    tables += [(g or {}).get("dependencies") or {} for g in (poetry.get("group") or {}).values()]
+    return [_norm(spec["path"]) for table in tables for spec in table.values()
+            if isinstance(spec, dict) and "path" in spec]
+
+
+def _requirements_local(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        match = _LOCAL_LINE.match(line.strip())
+        if match:
+            raw = match.group("path") or match.group("url")
+            out.append(_norm(raw.removeprefix("file:").removeprefix("//")))
+    return out

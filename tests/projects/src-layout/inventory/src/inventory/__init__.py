@@ -1,0 +1,1 @@
+"""Stock levels, served over HTTP."""

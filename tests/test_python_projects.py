@@ -1,0 +1,76 @@
+"""How real Python projects are read: packages, path dependencies, secrets in the context, Poetry versions."""
+
+from __future__ import annotations
+
+import shutil
+
+from bakegen import build_plan, render_project
+from conftest import PROJECTS
+
+
+def test_a_package_is_installed_as_a_wheel_and_production_copies_no_source(project):
+    matrix = project("src-layout")
+    dockerfile = render_project(matrix).files["generated/inventory/Dockerfile"]
+    assert "pip wheel --no-deps --wheel-dir /wheels .\n" in dockerfile
+    assert "--no-deps /wheels/*.whl" in dockerfile
+    production = dockerfile[dockerfile.index("AS production"):]
+    assert "COPY --from=builder /opt/python /opt/python" in production
+    assert "app-source" not in dockerfile and "COPY . ." not in production
+    # The test stage imports the source tree, and has the console script.
+    assert "PYTHONPATH=/src/inventory/src:/opt/python-test" in dockerfile
+
+
+def test_path_dependencies_outside_the_context_arrive_as_named_contexts(project):
+    matrix = project("path-dependency")
+    plan = build_plan(matrix)
+    assert plan.target("orders-production").contexts == {"pkg-pricing": "./libs/pricing"}
+    assert plan.target("billing-production").contexts == {"pkg-pricing": "./libs/pricing"}
+    files = render_project(matrix).files
+    assert "pip wheel --no-deps --wheel-dir /wheels /src/libs/pricing\n" in files["generated/orders/Dockerfile"]
+    assert "COPY --from=pkg-pricing . /src/libs/pricing" in files["generated/billing/Dockerfile"]
+    assert "uv export --frozen --no-dev --no-emit-project --no-emit-local" in files["generated/orders/Dockerfile"]
+
+
+def test_a_path_dependency_outside_the_project_is_an_error(tmp_path, run):
+    shutil.copytree(PROJECTS / "path-dependency", tmp_path / "p")
+    orders = tmp_path / "p/services/orders/pyproject.toml"
+    orders.write_text(orders.read_text().replace("../../libs/pricing", "../../../elsewhere"))
+    (tmp_path / "p/services/orders/uv.lock").unlink()
+    result = run("validate", "-f", str(tmp_path / "p/matrix.yaml"))
+    assert result.exit_code == 2
+    assert "local dependency '../../../elsewhere' of services/orders is outside the project folder" in result.stderr
+
+
+def test_a_file_that_looks_like_a_secret_in_the_context_is_reported(project, run):
+    matrix = project("pip-two-file")
+    (matrix.parent / "reports/deploy.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    (matrix.parent / "reports/.prod.env").write_text("PASSWORD=x\n")  # excluded by default: no warning
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "warning: service 'reports': reports/deploy.pem looks like a secret and is sent to the build, where "
+        "copying the source puts it into the image; add it to `dockerignore` (or `!deploy.pem` there to keep "
+        "it and silence this)\n")
+    dockerignore = (matrix.parent / "generated/reports/Dockerfile.dockerignore").read_text()
+    assert "**/*.env\n" in dockerignore and "**/.env.*\n" in dockerignore
+    # Taking it back explicitly says the team wants it there.
+    matrix.write_text(matrix.read_text().replace("production_exclude: [docs]",
+                                                 "production_exclude: [docs]\n    dockerignore: ['!deploy.pem']"))
+    assert run("render", "-f", str(matrix)).stderr == ""
+
+
+def test_poetry_versions_teams_pin(project, run):
+    matrix = project("poetry-1-8")
+    dockerfile = render_project(matrix).files["generated/ledger/Dockerfile"]
+    # Poetry 1.8 ships its export plugin; groups are named, as 1.8 has no --all-groups.
+    assert "/opt/poetry/bin/pip install poetry==1.8.5\n" in dockerfile
+    assert "poetry export --with test -o /requirements/dev.txt" in dockerfile
+    matrix.write_text(matrix.read_text().replace("1.8.5", "2.0.1"))
+    assert "pip install poetry==2.0.1 poetry-plugin-export==1.9.0\n" in render_project(matrix).files[
+        "generated/ledger/Dockerfile"]
+    matrix.write_text(matrix.read_text().replace("2.0.1", "1.1.14"))
+    result = run("validate", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{matrix}:25:23: Poetry 1.1.14 is older than 1.2, which bakegen's export step needs (dependency groups)\n"
+        "  hint: use 1.8.5, or a 2.x release such as 2.5.1\n")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from .pipeline import render_project
 from .plan import Plan, display
-from .write import FileStatus, compare, write
+from .write import MANIFEST, FileStatus, compare, kept_warnings, sync
 
 
 def render_files(matrix_file: str, force: bool = False, templates: str | None = None) -> tuple[str, ...]:
     """Render and write; return the warnings to show."""
     rendered = render_project(matrix_file, templates)
-    statuses = compare(rendered.project_dir, rendered.files)
-    write(rendered.project_dir, statuses, force=force)
+    statuses = sync(rendered.project_dir, rendered.files, force=force)
     for status in statuses:
         if status.changed:
             print(f"{status.state:<9} {status.path}")
@@ -22,7 +21,7 @@ def render_files(matrix_file: str, force: bool = False, templates: str | None = 
     print(summary + (f", {deleted} deleted" if deleted else ""))
     if rendered.plan.allow_reads:
         print(f"build with: {rendered.plan.bake_command()}")
-    return rendered.warnings
+    return (*rendered.warnings, *kept_warnings(statuses))
 
 
 def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:
@@ -31,8 +30,12 @@ def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[s
     The facts behind both `check` and `diff`.
     """
     rendered = render_project(matrix_file, templates)
-    statuses = compare(rendered.project_dir, rendered.files)
-    return rendered.warnings, [s for s in statuses if s.changed]
+    changed = [s for s in compare(rendered.project_dir, rendered.files) if s.changed]
+    # The manifest changes whenever another file does: report it only on its
+    # own (a render was interrupted), so that each change shows once.
+    if any(s.path != MANIFEST for s in changed):
+        changed = [s for s in changed if s.path != MANIFEST]
+    return rendered.warnings, changed
 
 
 def target_table(plan: Plan) -> str:
@@ -69,13 +72,12 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     from .errors import BakegenError, Diagnostic
 
     rendered = render_project(matrix_file, templates)
-    statuses = compare(rendered.project_dir, rendered.files)
-    if any(s.changed for s in statuses):
+    if any(s.changed for s in compare(rendered.project_dir, rendered.files)):
         if not render_first:
             raise BakegenError([Diagnostic(
                 "generated files are not current", file=matrix_file,
                 hint="run `bakegen render` first, or `bakegen bake --render ...`")])
-        write(rendered.project_dir, statuses)
+        sync(rendered.project_dir, rendered.files)
     docker = shutil.which("docker")
     if docker is None:
         raise BakegenError([Diagnostic(
@@ -107,9 +109,7 @@ def write_github_workflow(matrix_file: str) -> list[str]:
     from pathlib import Path
 
     path, text, configured = github_workflow(matrix_file)
-    statuses = compare(Path(matrix_file).parent, {path: text})
-    write(Path(matrix_file).parent, statuses)
-    state = statuses[0].state
+    state = sync(Path(matrix_file).parent, {path: text})[0].state
     print(f"{state:<9} {path}" if state != "unchanged" else f"unchanged {path}")
     if configured:
         return []

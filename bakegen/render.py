@@ -38,7 +38,7 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
                                groups=plan.groups, targets=plan.targets, base_targets=plan.base_targets)
     if plan.ci_github is not None:
         files[plan.ci_github.workflow] = github_workflow(plan, plan.ci_github)
-    files[MANIFEST] = manifest_text(plan.source, list(files))
+    files[MANIFEST] = manifest_text(plan.source, files)
     return files
 
 

@@ -45,7 +45,7 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         generated = None
         if runtime.template is not None:
             generated = GeneratedDockerfile(
-                path=posixpath.join(m.project.output, service.name, DOCKERFILE_NAME),
+                path=posixpath.join(resolved.output, service.name, DOCKERFILE_NAME),
                 template=runtime.template,
                 service=service.name,
                 values=runtime.values(service, resolved, project_dir),

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import expand, load, resolve, source
+from . import expand, load, outputs, resolve, source
 from .errors import BakegenError, Diagnostic
 from .plan import Plan
 
@@ -37,7 +37,11 @@ def load_project(matrix_file: str | os.PathLike[str]) -> tuple[resolve.Resolved,
     project_dir = path.parent
     try:
         resolved = resolve.resolve(matrix, project_dir)
-        return resolved, expand.expand(resolved, project_dir, path.name)
+        plan = expand.expand(resolved, project_dir, path.name)
+        unwritable = outputs.check(plan, resolved.output, project_dir, path)
+        if unwritable:
+            raise BakegenError(unwritable)
+        return resolved, plan
     except BakegenError as exc:
         # Checks after the schema report paths; give them positions here.
         exc.diagnostics = [doc.positions.locate(d) if not d.line else d for d in exc.diagnostics]

@@ -10,11 +10,10 @@ import jinja2
 
 from . import templating
 from .errors import BakegenError, Diagnostic
-from .plan import Plan
+from .plan import BAKE_FILE, Plan
 from .schema import GithubCi
 from .write import MANIFEST, manifest_text
 
-BAKE_FILE = "docker-bake.hcl"
 DOCKERIGNORE_TEMPLATE = "dockerignore.j2"
 
 
@@ -30,7 +29,7 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
                                          source=plan.source, service=dockerfile.service,
                                          values=dockerfile.values)
         if dockerfile.dockerignore is not None:
-            files[dockerfile.path + ".dockerignore"] = _render(
+            files[dockerfile.dockerignore_path] = _render(
                 env, DOCKERIGNORE_TEMPLATE, plan.source, source=plan.source,
                 service=dockerfile.service, patterns=dockerfile.dockerignore)
     files[BAKE_FILE] = _render(env, templating.BAKE_TEMPLATE, plan.source,

@@ -45,6 +45,7 @@ class ResolvedService:
 class Resolved:
     matrix: schema.Matrix
     services: tuple[ResolvedService, ...]
+    output: str = "generated"  # '/'-separated, inside the project; "" is the project folder
     templates: str | None = None  # override folder, checked to exist
 
     def service(self, name: str) -> ResolvedService:
@@ -71,12 +72,13 @@ def resolve(matrix: schema.Matrix, project_dir: FsPath) -> Resolved:
     r.check_images()
     services = tuple(r.service(name, spec) for name, spec in matrix.services.items())
     r.check_names(services)
+    output = r.path(("project", "output"), matrix.project.output, must_be="output")
     templates = None
     if matrix.project.templates is not None:
         templates = r.path(("project", "templates"), matrix.project.templates, must_be="dir")
     if r.errors:
         raise BakegenError(r.errors)
-    return Resolved(matrix, services, templates)
+    return Resolved(matrix, services, "" if output == "." else output, templates)
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
@@ -364,12 +366,24 @@ class _Resolver:
         return out
 
     def path(self, at: Path, value: str, must_be: str) -> str:
-        """Normalise a project-relative path and check it exists inside the project."""
+        """Normalise a project-relative path and check it exists inside the project.
+
+        `must_be`: "dir" or "file" (it must exist), or "output": bakegen
+        writes there, so it must stay inside the project whatever
+        `allow_outside` says, and may not exist yet.
+        """
         full = self.dir / value
         real = full.resolve()
         inside = real == self.real_dir or self.real_dir in real.parents
-        if not inside and not any(real == a or a in real.parents for _, a in self.allowed):
-            self.error(at, f"'{value}' is outside the project folder",
+        allowed = must_be != "output" and any(real == a or a in real.parents for _, a in self.allowed)
+        if not inside and not allowed:
+            rel = os.path.relpath(os.path.normpath(full), os.path.normpath(self.dir))
+            problem = (f"'{value}' leads outside the project folder through a symbolic link (to {real})"
+                       if rel != os.pardir and not rel.startswith(os.pardir + os.sep) else
+                       f"'{value}' is outside the project folder")
+            self.error(at, problem,
+                       "generated files stay inside the project folder; choose a folder in it, e.g. generated"
+                       if must_be == "output" else
                        "docker buildx bake reads outside its working directory only with --allow "
                        "fs.read=PATH; move it into the project, or list its folder in project.allow_outside")
             return value

@@ -267,7 +267,7 @@ def _apply(project_dir: Path, statuses: list[FileStatus], files: dict[str, str])
         for path, hashes in recorded(files[MANIFEST]).items():
             entries.setdefault(path, set()).update(hashes)
         banner = files[MANIFEST].splitlines(keepends=True)[0]
-        atomic_write(manifest, _manifest(banner, entries, pending=True))
+        _write_manifest(manifest, _manifest(banner, entries, pending=True))
     staged: list[tuple[str, Path]] = []
     try:
         for status in writes:
@@ -275,6 +275,8 @@ def _apply(project_dir: Path, statuses: list[FileStatus], files: dict[str, str])
             staged.append((status.path, _stage(project_dir, status.path, status.new)))
     except BaseException:
         _discard(staged)
+        for status in writes:  # and the folders staging made
+            _remove_empty_parents((project_dir / status.path).parent, project_dir)
         _restore(manifest, old_manifest, MANIFEST in files)
         raise
     try:
@@ -289,10 +291,22 @@ def _apply(project_dir: Path, statuses: list[FileStatus], files: dict[str, str])
         _discard(staged)
     for status in deletes:
         path = project_dir / status.path
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise BakegenError([Diagnostic(f"cannot delete: {exc.strerror or exc}", file=status.path,
+                                           hint="fix that, then run `bakegen render` again to finish")]) from None
         _remove_empty_parents(path.parent, project_dir)
     if MANIFEST in files:
-        atomic_write(manifest, files[MANIFEST])
+        _write_manifest(manifest, files[MANIFEST])
+
+
+def _write_manifest(path: Path, text: str) -> None:
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise BakegenError([Diagnostic(f"cannot write: {exc.strerror or exc}", file=MANIFEST,
+                                       hint="check the folder's permissions and free space")]) from None
 
 
 def _stage(project_dir: Path, rel: str, text: str) -> Path:

@@ -264,3 +264,85 @@ def test_two_renders_of_different_matrices_into_one_folder_take_turns(project, r
     assert run("check", "-f", str(other)).exit_code == 0
     assert not (matrix.parent / "generated/hello").exists()
     assert not (matrix.parent / ".bakegen.lock").exists()
+
+
+def test_a_generated_folder_that_links_outside_the_project_is_refused(project, run, tmp_path):
+    matrix = project("minimal")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (matrix.parent / "generated").symlink_to(elsewhere)
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{matrix}:2:1: 'generated' leads outside the project folder through a symbolic link (to {elsewhere})\n"
+        "  hint: generated files stay inside the project folder; choose a folder in it, e.g. generated\n")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_service_folder_that_links_outside_the_project_is_refused(project, run, tmp_path):
+    matrix = project("minimal")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (matrix.parent / "generated").mkdir()
+    (matrix.parent / "generated/api").symlink_to(elsewhere)
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{matrix}:18:3: 'generated/api' is a symbolic link to {elsewhere}, outside the project folder\n"
+        "  hint: bakegen writes only inside the project folder; remove the link\n")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_file_where_a_generated_folder_goes_is_reported_before_writing(project, run):
+    matrix = project("minimal")
+    (matrix.parent / "generated").mkdir()
+    (matrix.parent / "generated/hello").write_text("not a folder\n")
+    before = tree(matrix.parent)
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{matrix}:23:3: 'generated/hello' is a file, where bakegen needs a folder for generated/hello/Dockerfile\n"
+        "  hint: rename the service, or move the file away\n")
+    assert tree(matrix.parent) == before
+
+
+def test_an_unwritable_folder_is_reported_and_nothing_is_written(project, run, monkeypatch):
+    matrix = project("minimal")
+    assert run("render", "-f", str(matrix)).exit_code == 0
+    matrix.write_text(matrix.read_text().replace("[python, -m, app]", "[python, -m, app.main]")
+                      .replace("  hello:\n", "  hello:\n    port: 8080\n"))
+    real_mkstemp = bakegen.write.tempfile.mkstemp
+
+    def read_only(*args, dir=None, **kwargs):
+        # chmod 0555 does not stop root, who may run these tests: refuse as the OS would.
+        if str(dir).endswith("generated/hello"):
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(bakegen.write.tempfile, "mkstemp", read_only)
+    before = tree(matrix.parent)
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "generated/hello/Dockerfile: cannot write: Permission denied\n"
+        "  hint: check the folder's permissions and free space\n")
+    assert tree(matrix.parent) == before
+
+
+def test_a_failed_first_render_leaves_nothing_behind(project, run, monkeypatch):
+    matrix = project("minimal")
+    real_mkstemp = bakegen.write.tempfile.mkstemp
+
+    def full_disk(*args, dir=None, **kwargs):
+        if str(dir).endswith("generated/hello"):
+            raise OSError(28, "No space left on device")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(bakegen.write.tempfile, "mkstemp", full_disk)
+    before = tree(matrix.parent)
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr == ("generated/hello/Dockerfile: cannot write: No space left on device\n"
+                             "  hint: check the folder's permissions and free space\n")
+    assert tree(matrix.parent) == before
+    assert not (matrix.parent / "generated").exists(), "nor the folders it made"

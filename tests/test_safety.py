@@ -306,20 +306,25 @@ def test_a_file_where_a_generated_folder_goes_is_reported_before_writing(project
     assert tree(matrix.parent) == before
 
 
+def fail_writes_in(monkeypatch, folder: str, error: OSError) -> None:
+    """Make creating a file in `folder` fail with `error`, as the OS would."""
+    real_mkstemp = bakegen.write.tempfile.mkstemp
+
+    def failing(*args, dir=None, **kwargs):
+        if str(dir).endswith(folder):
+            raise error
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(bakegen.write.tempfile, "mkstemp", failing)
+
+
 def test_an_unwritable_folder_is_reported_and_nothing_is_written(project, run, monkeypatch):
     matrix = project("minimal")
     assert run("render", "-f", str(matrix)).exit_code == 0
     matrix.write_text(matrix.read_text().replace("[python, -m, app]", "[python, -m, app.main]")
                       .replace("  hello:\n", "  hello:\n    port: 8080\n"))
-    real_mkstemp = bakegen.write.tempfile.mkstemp
-
-    def read_only(*args, dir=None, **kwargs):
-        # chmod 0555 does not stop root, who may run these tests: refuse as the OS would.
-        if str(dir).endswith("generated/hello"):
-            raise PermissionError(13, "Permission denied")
-        return real_mkstemp(*args, dir=dir, **kwargs)
-
-    monkeypatch.setattr(bakegen.write.tempfile, "mkstemp", read_only)
+    # chmod 0555 does not stop root, who may run these tests: refuse as the OS would.
+    fail_writes_in(monkeypatch, "generated/hello", PermissionError(13, "Permission denied"))
     before = tree(matrix.parent)
     result = run("render", "-f", str(matrix))
     assert result.exit_code == 2
@@ -331,14 +336,7 @@ def test_an_unwritable_folder_is_reported_and_nothing_is_written(project, run, m
 
 def test_a_failed_first_render_leaves_nothing_behind(project, run, monkeypatch):
     matrix = project("minimal")
-    real_mkstemp = bakegen.write.tempfile.mkstemp
-
-    def full_disk(*args, dir=None, **kwargs):
-        if str(dir).endswith("generated/hello"):
-            raise OSError(28, "No space left on device")
-        return real_mkstemp(*args, dir=dir, **kwargs)
-
-    monkeypatch.setattr(bakegen.write.tempfile, "mkstemp", full_disk)
+    fail_writes_in(monkeypatch, "generated/hello", OSError(28, "No space left on device"))
     before = tree(matrix.parent)
     result = run("render", "-f", str(matrix))
     assert result.exit_code == 2

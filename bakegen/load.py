@@ -25,6 +25,7 @@ PATTERN_MEANINGS = {
     schema.ARG_PATTERN: ("a valid name", "letters, digits and '_', not starting with a digit"),
     r"^[a-z0-9][a-z0-9._:/-]*$": ("a valid registry", "lowercase letters, digits, '.', '_', ':', '/' and '-'"),
     r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$": ("an image reference", "e.g. python:3.12-slim or name@sha256:..."),
+    r"^\d+(ms|s|m|h)$": ("a duration", "a whole number with ms, s, m or h, e.g. 30s"),
 }
 
 
@@ -86,9 +87,10 @@ def _diagnostic(error: Any, doc: Document) -> Diagnostic:
     elif kind == "string_type":
         message = f"expected a string, not a {_kind(error['input'])}"
     elif kind in {"int_parsing", "int_type"}:
-        message = f"expected a whole number, not {error['input']!r}"
+        message = f"expected a whole number, not {_shown(error['input'])}"
     elif kind in {"bool_parsing", "bool_type"}:
         message = f"expected true or false, not {error['input']!r}"
+
     if kind not in {"extra_forbidden", "missing"} and path and isinstance(path[-1], str) and not is_key:
         message = f"{path[-1]}: {message}"
     d = Diagnostic(message, path=path, hint=hint)
@@ -164,6 +166,11 @@ def _strip(tp: Any) -> Any:
 
 def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as the message shows it: YAML's booleans by name, other values as written."""
+    return "a YAML boolean" if isinstance(value, bool) else repr(value)
 
 
 def _kind(value: Any) -> str:

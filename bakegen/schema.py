@@ -13,7 +13,7 @@ import re
 import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 FORMAT_VERSION = 1
 
@@ -78,9 +78,20 @@ def _check_tag_template(value: str) -> str:
     return value
 
 
+# Strict: `port: true` is a mistake, not port 1.
+WholeNumber = Annotated[int, Strict()]
+
+
+def _not_boolean(value: Any) -> Any:
+    # `version: true` equals 1 to Python; it is not what the user meant.
+    if isinstance(value, bool):
+        raise ValueError("expected 1, not a YAML boolean")
+    return value
+
+
 def _scalar_to_str(value: Any) -> Any:
-    # `PORT: 8000` means the text "8000"; a YAML boolean is ambiguous
-    # (yes/true/on) and must be quoted.
+    # `PORT: 8000` means the text "8000" (as written: see source.YamlInt); a
+    # YAML boolean is ambiguous (yes/true/on) and must be quoted.
     if isinstance(value, bool):
         raise ValueError("a YAML boolean is not a string here; quote it, e.g. \"true\"")
     if isinstance(value, int | float):
@@ -185,7 +196,9 @@ def _none_is_empty(value: Any) -> Any:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # coerce_numbers_to_str: an unquoted number in a text field is its text as
+    # written (source.YamlInt and YamlFloat), e.g. `tag: 3.10` stays "3.10".
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, coerce_numbers_to_str=True)
 
 
 class Project(Model):
@@ -372,7 +385,7 @@ class HealthCheck(Model):
                          examples=["5s"])
     start_period: str = Field("10s", pattern=r"^\d+(ms|s|m|h)$", description="Grace time after start.",
                               examples=["10s"])
-    retries: int = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.",
+    retries: WholeNumber = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.",
                          examples=[3])
 
 
@@ -521,7 +534,7 @@ class Service(Model):
         description="Command the container runs, as a list or one shell-like string (always exec form).",
         examples=[["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]],
     )
-    port: int | None = Field(None, ge=1, le=65535, description="Port the service listens on.", examples=[8000])
+    port: WholeNumber | None = Field(None, ge=1, le=65535, description="Port the service listens on.", examples=[8000])
     healthcheck: HealthCheck | None = Field(None, description="Container health check.",
                                             examples=[{"http": "/health"}])
     args: dict[ArgName, PerPlatform] = Field(
@@ -640,10 +653,10 @@ class Matrix(Model):
     """A bakegen matrix: everything needed to generate Dockerfiles and docker-bake.hcl."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, title="bakegen matrix",
+        extra="forbid", frozen=True, title="bakegen matrix", coerce_numbers_to_str=True,
     )
 
-    version: Literal[1] = Field(description="Format version of this file. Currently 1.", examples=[1])
+    version: Annotated[Literal[1], BeforeValidator(_not_boolean)] = Field(description="Format version of this file. Currently 1.", examples=[1])
     project: Project = Field(
         description="Settings shared by every service.",
         examples=[{"name": "shop", "registry": "registry.example.com/shop"}],

@@ -9,6 +9,7 @@ and value came from.
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -26,6 +27,45 @@ from .errors import BakegenError, Diagnostic, Path
 MAX_EXPANDED_NODES = 2_000_000
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class YamlInt(int):
+    """An unquoted integer that remembers how the file spells it.
+
+    Number fields get the number; text fields get str() of it, which is the
+    text as written (`0755`, `0x1F`, `1_000`), so YAML never rewrites a value.
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+class YamlFloat(float):
+    """An unquoted float that remembers how the file spells it: `3.10` stays "3.10", `1e3` "1e3"."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def _as_written(value: Any, text: str) -> Any:
+    """`value` as YAML constructed it, carrying the `text` the file has for it."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        number = (YamlInt if isinstance(value, int) else YamlFloat)(value)
+        number.text = text
+        return number
+    if isinstance(value, datetime.date):
+        return text  # no field is a date: `tag: 2024-01-31` means that text
+    return value
 
 
 @dataclass(frozen=True)
@@ -231,7 +271,7 @@ class _Builder:
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         try:
-            return self._constructor.construct_object(node, deep=True)
+            return _as_written(self._constructor.construct_object(node, deep=True), node.value)
         except YAMLError as exc:
             self.errors.append(self._error(node, f"invalid value: {getattr(exc, 'problem', exc)}"))
             return None
@@ -261,13 +301,12 @@ class _Builder:
             self.positions.keys[(*path, key)] = seen[key]
             result[key] = self.build(value_node, (*path, key))
         # `<<: *defaults` fills in keys the mapping does not set itself.
-        for source in merged:
-            for key_node, value_node in source.value:
-                key = key_node.value
-                if key_node.tag == MERGE_TAG or key in result:
-                    continue
-                self.positions.keys[(*path, key)] = _span(key_node)
-                result[key] = self.build(value_node, (*path, key))
+        for key_node, value_node in self._merged_pairs(merged):
+            key = key_node.value
+            if key in result:
+                continue
+            self.positions.keys[(*path, key)] = _span(key_node)
+            result[key] = self.build(value_node, (*path, key))
         return result
 
     def _merge_sources(self, node: Node) -> list[MappingNode]:
@@ -277,3 +316,21 @@ class _Builder:
             return list(node.value)
         self.errors.append(self._error(node, "'<<' must merge a mapping or a list of mappings"))
         return []
+
+    def _merged_pairs(self, sources: list[MappingNode]) -> list[tuple[Node, Node]]:
+        """The key/value pairs `sources` contribute, first source first.
+
+        A merged mapping may merge others itself: its own keys come before
+        the ones it merged, as they would in the mapping it was written as.
+        (check_size has already refused mappings that merge themselves.)
+        """
+        pairs: list[tuple[Node, Node]] = []
+        for source in sources:
+            nested: list[MappingNode] = []
+            for key_node, value_node in source.value:
+                if key_node.tag == MERGE_TAG:
+                    nested.extend(self._merge_sources(value_node))
+                else:
+                    pairs.append((key_node, value_node))
+            pairs.extend(self._merged_pairs(nested))
+        return pairs

@@ -7,6 +7,7 @@ CLI and the public API both go through `render_project`.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def load_project(matrix_file: str | os.PathLike[str]) -> tuple[resolve.Resolved,
     """Load, validate, resolve and expand `matrix_file`; raise BakegenError on bad input."""
     path = Path(matrix_file)
     display = str(matrix_file)
+    _check_name(path, display)
     doc = source.load(path, display)
     matrix = load.validate(doc)
     project_dir = path.parent
@@ -46,6 +48,19 @@ def load_project(matrix_file: str | os.PathLike[str]) -> tuple[resolve.Resolved,
         # Checks after the schema report paths; give them positions here.
         exc.diagnostics = [doc.positions.locate(d) if not d.line else d for d in exc.diagnostics]
         raise
+
+
+def _check_name(path: Path, display: str) -> None:
+    # The matrix file's name is written into every banner and the manifest.
+    # Control characters and line breaks (U+0085, U+2028 and U+2029 too)
+    # would end those comment lines; a surrogate (an undecodable byte in the
+    # name) cannot be written at all.
+    bad = [c for c in path.name if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")]
+    if bad:
+        raise BakegenError([Diagnostic(
+            f"the matrix file's name has characters bakegen cannot write into its banners: "
+            f"{' '.join(map(repr, dict.fromkeys(bad)))}", file=display.encode("utf-8", "backslashreplace").decode(),
+            hint="rename the file, e.g. to matrix.yaml")])
 
 
 def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:

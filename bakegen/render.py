@@ -25,9 +25,9 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
     env = templating.environment(override_dir)
     files: dict[str, str] = {}
     for dockerfile in plan.dockerfiles:
-        files[dockerfile.path] = _render(env, dockerfile.template, plan.source,
-                                         source=plan.source, service=dockerfile.service,
-                                         values=dockerfile.values)
+        files[dockerfile.path] = _check_lines(dockerfile.path, plan.source, _render(
+            env, dockerfile.template, plan.source, source=plan.source, service=dockerfile.service,
+            values=dockerfile.values))
         if dockerfile.dockerignore is not None:
             files[dockerfile.dockerignore_path] = _render(
                 env, DOCKERIGNORE_TEMPLATE, plan.source, source=plan.source,
@@ -39,6 +39,22 @@ def render(plan: Plan, override_dir: str | None = None) -> dict[str, str]:
         files[plan.ci_github.workflow] = github_workflow(plan, plan.ci_github)
     files[MANIFEST] = manifest_text(plan.source, files)
     return files
+
+
+# BuildKit refuses a Dockerfile with a longer line.
+MAX_DOCKERFILE_LINE = 65_535
+
+
+def _check_lines(path: str, matrix_name: str, text: str) -> str:
+    """`text`, if BuildKit can read every line of it; else a BakegenError."""
+    for number, line in enumerate(text.split("\n"), 1):  # BuildKit splits at \n only
+        size = len(line.encode("utf-8"))
+        if size > MAX_DOCKERFILE_LINE:
+            raise BakegenError([Diagnostic(
+                f"line {number} of {path} would be {size:,} bytes; BuildKit reads lines of at most "
+                f"{MAX_DOCKERFILE_LINE:,}", file=matrix_name,
+                hint="shorten the values that line holds (command, env, args), or keep long data in files")])
+    return text
 
 
 def github_workflow(plan: Plan, ci: GithubCi) -> str:

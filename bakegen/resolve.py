@@ -140,7 +140,7 @@ class _Resolver:
         if spec.healthcheck:
             self.check_healthcheck(name, spec, runtime)
         for secret_id, secret in spec.secrets.items():
-            self.check_secret(name, secret_id, secret)
+            self.check_secret(name, secret_id, secret, [context, *contexts.values()] if spec.context else [])
         for key in spec.size_budget:
             if key != "default" and key not in platforms:
                 self.error(at + ("size_budget", key),
@@ -228,12 +228,23 @@ class _Resolver:
             if getattr(spec, key):
                 self.error(at + (key,), f"`{key}` has no effect with `image_of`; the image is built by '{spec.image_of}'")
 
-    def check_secret(self, name: str, secret_id: str, secret: schema.Secret) -> None:
+    def check_secret(self, name: str, secret_id: str, secret: schema.Secret, contexts: list[str]) -> None:
         at: Path = ("services", name, "secrets", secret_id)
         if (secret.env is None) == (secret.file is None):
             self.error(at, f"secret '{secret_id}' needs exactly one of `env` or `file`")
         elif secret.target is not None and secret.file is None:
             self.error(at + ("target",), "`target` is where a secret file is mounted; it needs `file`")
+        elif secret.file is not None:
+            # A build context is sent to the builder whole, and `COPY . .` puts
+            # it in the image: a secret file inside one would ship with it.
+            real = (self.dir / secret.file).resolve()
+            for context in contexts:
+                folder = (self.dir / context).resolve()
+                if real == folder or folder in real.parents:
+                    self.error(at + ("file",), f"'{secret.file}' is inside the build context '{context}', "
+                               "so the image would contain it (COPY . . copies the whole context)",
+                               "keep secret files outside every build context, e.g. in secrets/ at the project root")
+                    break
 
     def check_healthcheck(self, name: str, spec: schema.Service, runtime: str) -> None:
         at: Path = ("services", name, "healthcheck")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
@@ -47,6 +48,8 @@ def _check_platform(value: str) -> str:
     parts = value.split("/")
     if len(parts) == 1:
         raise ValueError(f"'{value}' is not a platform; write it as os/arch, e.g. 'linux/{value}'")
+    if "" in parts:
+        raise ValueError(f"'{value}' has an empty part; write os/arch or os/arch/variant, e.g. 'linux/arm64'")
     base, variant = "/".join(parts[:2]), "/".join(parts[2:])
     variants = KNOWN_PLATFORMS.get(base)
     if variants is None:
@@ -177,17 +180,80 @@ Command = Annotated[list[Text], BeforeValidator(_split_command, json_schema_inpu
                     Field(min_length=1)]
 # BuildKit's build checks (SecretsUsedInArgOrEnv) flag ARG and ENV names made
 # of these words: their values end up in the image and its history.
-_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)")
-_NOT_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
+# Also personal access tokens (*_PAT), *_PASS, CREDS and connection URLs,
+# which carry a password. Words are separated by '_' (ARG and ENV names) or
+# '.', '-' and '/' (label keys).
+_SECRET_WORDS = re.compile(
+    r"(?i)(?:^|[._/-])(?:apikey|auth|credentials?|creds?|key|pass|passphrase|password|pword|passwd|pat|secret|token"
+    r"|(?:database|db)[._/-]url)(?:$|[._/-])")
+_NOT_SECRET_WORDS = re.compile(r"(?i)(?:^|[._/-])(?:public|file|version)(?:$|[._/-])")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether an ARG, ENV or label name reads like it holds a secret."""
+    return bool(_SECRET_WORDS.search(name)) and not _NOT_SECRET_WORDS.search(name)
 
 
 def _check_not_secret(name: str) -> str:
-    if _SECRET_WORDS.search(name) and not _NOT_SECRET_WORDS.search(name):
+    if looks_secret(name):
         raise ValueError(
             f"'{name}' looks like a secret: build args and environment values are stored in the "
             "image; pass secrets to the container at run time instead"
         )
     return name
+
+
+def _check_label_key(name: str) -> str:
+    if "\x00" in name:
+        raise ValueError("a label key cannot contain a NUL character")
+    if looks_secret(name):
+        raise ValueError(f"'{name}' looks like a secret: labels are stored in the image, for anyone who pulls "
+                         "it to read; pass secrets to the container at run time instead")
+    return name
+
+
+LabelKey = Annotated[str, AfterValidator(_check_label_key)]
+
+
+def _check_one_line(value: str) -> str:
+    # Written into YAML and comments, where U+0085, U+2028 and U+2029 are
+    # line breaks too; no name or label needs a control character.
+    bad = [c for c in value if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
+    if bad:
+        raise ValueError(f"{value!r} has control characters or line breaks: {' '.join(map(repr, dict.fromkeys(bad)))}")
+    return value
+
+
+Line = Annotated[str, Field(min_length=1), AfterValidator(_check_one_line)]
+
+
+def _check_image_tag(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", value):
+        raise ValueError(f"{value!r} is not an image tag: use at most 128 letters, digits, '_', '.' and '-', "
+                         "not starting with '.' or '-'")
+    return value
+
+
+def _check_bake_output(value: str) -> str:
+    # As buildx reads an `output` entry: CSV fields of key=value with a
+    # type, or one bare field, a local folder (or '-' for a tar on stdout).
+    example = "write e.g. type=cacheonly or type=local,dest=out"
+    if not value:
+        raise ValueError(f"an empty output does nothing (bake drops it); remove it, or {example}")
+    if '"' in value or _check_one_line(value) != value:
+        raise ValueError(f"{value!r}: bakegen does not write quoted fields in outputs; {example}")
+    fields = value.split(",")
+    if len(fields) == 1 and "=" not in value:
+        return value
+    keys = []
+    for field in fields:
+        key, equals, setting = field.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"{value!r} is not a bake output: {field!r} is not key=value; {example}")
+        keys.append((key.strip().lower(), setting))
+    if not any(key == "type" and setting for key, setting in keys):
+        raise ValueError(f"{value!r} is not a bake output: it needs type=...; {example}")
+    return value
 
 
 ArgName = Annotated[str, Field(pattern=ARG_PATTERN), AfterValidator(_check_not_secret)]
@@ -243,9 +309,8 @@ class Project(Model):
         ),
         examples=["registry.example.com/shop"],
     )
-    tag: Text = Field(
+    tag: Annotated[Text, AfterValidator(_check_image_tag)] = Field(
         "latest",
-        min_length=1,
         description="Default of the bake variable TAG (override with TAG=1.2.3 docker buildx bake).",
         examples=["latest"],
     )
@@ -312,7 +377,7 @@ class Project(Model):
         ),
         examples=[["../shared-libs"]],
     )
-    labels: dict[str, Text] = Field(
+    labels: dict[LabelKey, Text] = Field(
         default_factory=dict,
         description="OCI labels added to every image.",
         examples=[{"org.opencontainers.image.vendor": "Example Inc."}],
@@ -358,7 +423,7 @@ class Stage(Model):
         description="Tag scheme for this stage, instead of the project's `tags`.",
         examples=[["{registry}/{service}:{tag}", "{registry}/{service}:latest"]],
     )
-    output: list[Text] | None = Field(
+    output: list[Annotated[Text, AfterValidator(_check_bake_output)]] | None = Field(
         None,
         description=(
             "Bake `output` entries for this stage, e.g. [\"type=cacheonly\"] for a stage that "
@@ -588,7 +653,7 @@ class Service(Model):
         ),
         examples=[{"shared": "libs/shared"}],
     )
-    labels: dict[str, Text] = Field(default_factory=dict, description="OCI labels for this service's images.",
+    labels: dict[LabelKey, Text] = Field(default_factory=dict, description="OCI labels for this service's images.",
                                     examples=[{"com.example.team": "payments"}])
     secrets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], Secret] = Field(
         default_factory=dict,
@@ -641,13 +706,13 @@ class GithubCi(Model):
         description="Path of the generated workflow, relative to matrix.yaml.",
         examples=[".github/workflows/images.yml"],
     )
-    name: str = Field("images", min_length=1, description="The workflow's name.", examples=["images"])
-    branches: list[Annotated[str, Field(min_length=1)]] = Field(
+    name: Line = Field("images", description="The workflow's name.", examples=["images"])
+    branches: list[Line] = Field(
         default_factory=lambda: ["main"], min_length=1,
         description="Branches whose pushes build and push (pull requests build without pushing).",
         examples=[["main"]],
     )
-    runners: dict[Platform, Annotated[str, Field(min_length=1)]] = Field(
+    runners: dict[Platform, Line] = Field(
         default_factory=lambda: {"linux/amd64": "ubuntu-24.04", "linux/arm64": "ubuntu-24.04-arm"},
         description=(
             "Runner label per platform: each platform builds natively there. A platform without a "

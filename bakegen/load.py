@@ -7,6 +7,7 @@ positions it with the Document's position map.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -40,6 +41,49 @@ def validate(doc: Document) -> schema.Matrix:
     except ValidationError as exc:
         diagnostics = [_diagnostic(error, doc) for error in exc.errors()]
         raise BakegenError(_unique(diagnostics)) from None
+
+
+def without_refused(doc: Document, rounds: int = 3) -> tuple[schema.Matrix, list[Path]] | None:
+    """The matrix with the values the schema refused left out, and their paths.
+
+    For reporting the errors that later checks would find too, all at once.
+    Only unknown keys and values inside a service (or `ci`) are left out:
+    leaving out anything else (a project setting, an image, a stage, a
+    deploy target, a required key) changes what every service means, so
+    then None.
+    """
+    data = copy.deepcopy(doc.data)
+    pruned: list[Path] = []
+    for _ in range(rounds):
+        try:
+            return schema.Matrix.model_validate(data), pruned
+        except ValidationError as exc:
+            refused = set()
+            for error in exc.errors():
+                path, _ = _data_path(data, error["loc"])
+                if not _may_leave_out(error["type"], path):
+                    return None
+                refused.add(path)
+        # Deepest and last first, so that removing one leaves the others' paths valid.
+        for path in sorted(refused, key=lambda p: (len(p), p[-1] if isinstance(p[-1], int) else -1), reverse=True):
+            _remove(data, path)
+        pruned.extend(refused)
+    return None
+
+
+def _may_leave_out(kind: str, path: Path) -> bool:
+    if kind == "extra_forbidden":
+        return True  # nothing refers to an unknown key
+    if kind == "missing" or not path:
+        return False
+    return (path[0] == "services" and len(path) >= 3) or path[0] == "ci"
+
+
+def _remove(data: Any, path: Path) -> None:
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    del parent[path[-1]]
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

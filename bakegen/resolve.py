@@ -410,19 +410,28 @@ class _Resolver:
     # -- names -----------------------------------------------------------------
 
     def check_names(self, services: tuple[ResolvedService, ...]) -> None:
-        """Every bake target and group name must be unique after sanitising."""
-        owners: dict[str, tuple[Path, str]] = {}
+        """Every bake target and group name must be unique after sanitising, whatever its case.
+
+        Names that differ only in case clash too: image names are lowercase
+        ({service} and {stage} in tags), and so are generated folder names
+        on file systems that ignore case (macOS, Windows).
+        """
+        owners: dict[str, tuple[str, str]] = {}  # lowercased bake name -> (bake name, what)
 
         def claim(name: str, at: Path, what: str) -> None:
-            if name in owners:
-                _, first = owners[name]
-                self.error(at, f"{what} becomes bake name '{name}', which {first} already uses",
+            first = owners.get(name.lower())
+            if first is None:
+                owners[name.lower()] = (name, what)
+            elif first[0] == name:
+                self.error(at, f"{what} becomes bake name '{name}', which {first[1]} already uses",
                            "rename one of them ('.' becomes '_' in bake names)")
             else:
-                owners[name] = (at, what)
+                self.error(at, f"{what} differs from {first[1]} only in case",
+                           f"image names are lowercase and some file systems ignore case, so both would be "
+                           f"'{name.lower()}'; rename one of them")
 
         for group in RESERVED_GROUPS:
-            owners[group] = ((), f"bakegen's group '{group}'")
+            owners[group] = (group, f"bakegen's group '{group}'")
         for stage in self.m.stages:
             claim(bake_name(stage), ("stages", stage), f"stage '{stage}'")
         for deploy in self.m.deploy_targets:

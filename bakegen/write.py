@@ -279,16 +279,16 @@ def _apply(project_dir: Path, statuses: list[FileStatus], files: dict[str, str])
             _remove_empty_parents((project_dir / status.path).parent, project_dir)
         _restore(manifest, old_manifest, MANIFEST in files)
         raise
+    done = 0
     try:
-        while staged:
-            rel, tmp = staged[0]
+        for rel, tmp in staged:
             os.replace(tmp, project_dir / rel)
-            staged.pop(0)
+            done += 1
     except OSError as exc:
-        raise BakegenError([Diagnostic(f"cannot write: {exc.strerror or exc}", file=staged[0][0],
+        raise BakegenError([Diagnostic(f"cannot write: {exc.strerror or exc}", file=staged[done][0],
                                        hint="fix that, then run `bakegen render` again to finish")]) from None
     finally:
-        _discard(staged)
+        _discard(staged[done:])
     for status in deletes:
         path = project_dir / status.path
         try:

@@ -15,15 +15,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from . import schema
+from . import fields, schema
 from .errors import BakegenError, Diagnostic, Path
 from .source import Document
 
 # What a value matching each pattern is, and how to write one.
 PATTERN_MEANINGS = {
-    schema.NAME_PATTERN: ("a valid name", "letters, digits, '.', '_' and '-', starting with a letter or digit"),
-    schema.STAGE_PATTERN: ("a valid name", "lowercase letters, digits, '.', '_' and '-', starting with a letter"),
-    schema.ARG_PATTERN: ("a valid name", "letters, digits and '_', not starting with a digit"),
+    fields.NAME_PATTERN: ("a valid name", "letters, digits, '.', '_' and '-', starting with a letter or digit"),
+    fields.STAGE_PATTERN: ("a valid name", "lowercase letters, digits, '.', '_' and '-', starting with a letter"),
+    fields.ARG_PATTERN: ("a valid name", "letters, digits and '_', not starting with a digit"),
     r"^[a-z0-9][a-z0-9._:/-]*$": ("a valid registry", "lowercase letters, digits, '.', '_', ':', '/' and '-'"),
     r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$": ("an image reference", "e.g. python:3.12-slim or name@sha256:..."),
     r"^\d+(ms|s|m|h)$": ("a duration", "a whole number with ms, s, m or h, e.g. 30s"),

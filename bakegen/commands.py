@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .pipeline import render_project
 from .plan import Plan, display
-from .write import FileStatus, compare, write
+from .write import MANIFEST, FileStatus, compare, kept_warnings, sync
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,9 @@ class RenderOutcome:
 def render_files(matrix_file: str, force: bool = False, templates: str | None = None) -> RenderOutcome:
     """Render and write; return what was done, for the CLI to report."""
     rendered = render_project(matrix_file, templates)
-    statuses = compare(rendered.project_dir, rendered.files)
-    write(rendered.project_dir, statuses, force=force)
+    statuses = sync(rendered.project_dir, rendered.files, force=force)
     command = f"{rendered.bake_command()}  (--allow: buildx 0.19 and later)" if rendered.allow else None
-    return RenderOutcome(tuple(statuses), rendered.warnings, command)
+    return RenderOutcome(tuple(statuses), (*rendered.warnings, *kept_warnings(statuses)), command)
 
 
 def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:
@@ -46,8 +45,12 @@ def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[s
     The facts behind both `check` and `diff`.
     """
     rendered = render_project(matrix_file, templates)
-    statuses = compare(rendered.project_dir, rendered.files)
-    return rendered.warnings, [s for s in statuses if s.changed]
+    changed = [s for s in compare(rendered.project_dir, rendered.files) if s.changed]
+    # The manifest changes whenever another file does: report it only on its
+    # own (a render was interrupted), so that each change shows once.
+    if any(s.path != MANIFEST for s in changed):
+        changed = [s for s in changed if s.path != MANIFEST]
+    return rendered.warnings, changed
 
 
 def target_table(plan: Plan) -> str:
@@ -84,13 +87,12 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     from .errors import BakegenError, Diagnostic
 
     rendered = render_project(matrix_file, templates)
-    statuses = compare(rendered.project_dir, rendered.files)
-    if any(s.changed for s in statuses):
+    if any(s.changed for s in compare(rendered.project_dir, rendered.files)):
         if not render_first:
             raise BakegenError([Diagnostic(
                 "generated files are not current", file=matrix_file,
                 hint="run `bakegen render` first, or `bakegen bake --render ...`")])
-        write(rendered.project_dir, statuses)
+        sync(rendered.project_dir, rendered.files)
     builder = next((a.split("=", 1)[1] for a in bake_args if a.startswith("--builder=")), None)
     if builder is None and "--builder" in bake_args[:-1]:
         builder = bake_args[bake_args.index("--builder") + 1]
@@ -118,9 +120,7 @@ def write_github_workflow(matrix_file: str) -> list[str]:
     from pathlib import Path
 
     path, text, configured = github_workflow(matrix_file)
-    statuses = compare(Path(matrix_file).parent, {path: text})
-    write(Path(matrix_file).parent, statuses)
-    state = statuses[0].state
+    state = sync(Path(matrix_file).parent, {path: text})[0].state
     print(f"{state:<9} {path}" if state != "unchanged" else f"unchanged {path}")
     if configured:
         return []

@@ -52,7 +52,7 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
             if ignore is not None:
                 warnings.extend(_secret_warnings(service, project_dir, ignore))
             generated = GeneratedDockerfile(
-                path=posixpath.join(m.project.output, service.name, DOCKERFILE_NAME),
+                path=posixpath.join(resolved.output, service.name, DOCKERFILE_NAME),
                 template=runtime.template,
                 service=service.name,
                 values=runtime.values(service, resolved, project_dir),

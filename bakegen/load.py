@@ -7,6 +7,7 @@ positions it with the Document's position map.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -14,17 +15,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from . import schema
+from . import fields, schema
 from .errors import BakegenError, Diagnostic, Path
 from .source import Document
 
 # What a value matching each pattern is, and how to write one.
 PATTERN_MEANINGS = {
-    schema.NAME_PATTERN: ("a valid name", "letters, digits, '.', '_' and '-', starting with a letter or digit"),
-    schema.STAGE_PATTERN: ("a valid name", "lowercase letters, digits, '.', '_' and '-', starting with a letter"),
-    schema.ARG_PATTERN: ("a valid name", "letters, digits and '_', not starting with a digit"),
+    fields.NAME_PATTERN: ("a valid name", "letters, digits, '.', '_' and '-', starting with a letter or digit"),
+    fields.STAGE_PATTERN: ("a valid name", "lowercase letters, digits, '.', '_' and '-', starting with a letter"),
+    fields.ARG_PATTERN: ("a valid name", "letters, digits and '_', not starting with a digit"),
     r"^[a-z0-9][a-z0-9._:/-]*$": ("a valid registry", "lowercase letters, digits, '.', '_', ':', '/' and '-'"),
     r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$": ("an image reference", "e.g. python:3.12-slim or name@sha256:..."),
+    r"^\d+(ms|s|m|h)$": ("a duration", "a whole number with ms, s, m or h, e.g. 30s"),
 }
 
 
@@ -39,6 +41,49 @@ def validate(doc: Document) -> schema.Matrix:
     except ValidationError as exc:
         diagnostics = [_diagnostic(error, doc) for error in exc.errors()]
         raise BakegenError(_unique(diagnostics)) from None
+
+
+def without_refused(doc: Document, rounds: int = 3) -> tuple[schema.Matrix, list[Path]] | None:
+    """The matrix with the values the schema refused left out, and their paths.
+
+    For reporting the errors that later checks would find too, all at once.
+    Only unknown keys and values inside a service (or `ci`) are left out:
+    leaving out anything else (a project setting, an image, a stage, a
+    deploy target, a required key) changes what every service means, so
+    then None.
+    """
+    data = copy.deepcopy(doc.data)
+    pruned: list[Path] = []
+    for _ in range(rounds):
+        try:
+            return schema.Matrix.model_validate(data), pruned
+        except ValidationError as exc:
+            refused = set()
+            for error in exc.errors():
+                path, _ = _data_path(data, error["loc"])
+                if not _may_leave_out(error["type"], path):
+                    return None
+                refused.add(path)
+        # Deepest and last first, so that removing one leaves the others' paths valid.
+        for path in sorted(refused, key=lambda p: (len(p), p[-1] if isinstance(p[-1], int) else -1), reverse=True):
+            _remove(data, path)
+        pruned.extend(refused)
+    return None
+
+
+def _may_leave_out(kind: str, path: Path) -> bool:
+    if kind == "extra_forbidden":
+        return True  # nothing refers to an unknown key
+    if kind == "missing" or not path:
+        return False
+    return (path[0] == "services" and len(path) >= 3) or path[0] == "ci"
+
+
+def _remove(data: Any, path: Path) -> None:
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    del parent[path[-1]]
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -86,9 +131,10 @@ def _diagnostic(error: Any, doc: Document) -> Diagnostic:
     elif kind == "string_type":
         message = f"expected a string, not a {_kind(error['input'])}"
     elif kind in {"int_parsing", "int_type"}:
-        message = f"expected a whole number, not {error['input']!r}"
+        message = f"expected a whole number, not {_shown(error['input'])}"
     elif kind in {"bool_parsing", "bool_type"}:
         message = f"expected true or false, not {error['input']!r}"
+
     if kind not in {"extra_forbidden", "missing"} and path and isinstance(path[-1], str) and not is_key:
         message = f"{path[-1]}: {message}"
     d = Diagnostic(message, path=path, hint=hint)
@@ -165,6 +211,11 @@ def _strip(tp: Any) -> Any:
 
 def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as the message shows it: YAML's booleans by name, other values as written."""
+    return "a YAML boolean" if isinstance(value, bool) else repr(value)
 
 
 def _kind(value: Any) -> str:

@@ -7,10 +7,11 @@ CLI and the public API both go through `render_project`.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import expand, load, resolve, source
+from . import expand, load, outputs, resolve, schema, source
 from .errors import BakegenError, Diagnostic
 from .plan import Plan
 
@@ -39,16 +40,70 @@ def load_project(matrix_file: str | os.PathLike[str]) -> tuple[resolve.Resolved,
     """Load, validate, resolve and expand `matrix_file`; raise BakegenError on bad input."""
     path = Path(matrix_file)
     display = str(matrix_file)
+    _check_name(path, display)
     doc = source.load(path, display)
-    matrix = load.validate(doc)
-    project_dir = path.parent
     try:
-        resolved = resolve.resolve(matrix, project_dir)
-        return resolved, expand.expand(resolved, project_dir, path.name)
+        matrix = load.validate(doc)
+    except BakegenError as exc:
+        exc.diagnostics += _later_errors(doc, path)
+        raise
+    try:
+        return _resolve_and_expand(matrix, path)
     except BakegenError as exc:
         # Checks after the schema report paths; give them positions here.
         exc.diagnostics = [doc.positions.locate(d) if not d.line else d for d in exc.diagnostics]
         raise
+
+
+def _resolve_and_expand(matrix: schema.Matrix, path: Path) -> tuple[resolve.Resolved, Plan]:
+    project_dir = path.parent
+    resolved = resolve.resolve(matrix, project_dir)
+    plan = expand.expand(resolved, project_dir, path.name)
+    unwritable = outputs.check(plan, resolved.output, project_dir, path)
+    if unwritable:
+        raise BakegenError(unwritable)
+    return resolved, plan
+
+
+def _later_errors(doc: source.Document, path: Path) -> list[Diagnostic]:
+    """What the checks after the schema find in the rest of an invalid matrix, located.
+
+    Runs them on the matrix without what the schema refused (see
+    load.without_refused), and keeps only what they say about other
+    services: in a service that lost a value, or runs the image of one that
+    did, a later error may only be the same mistake in other words.
+    """
+    repaired = load.without_refused(doc)
+    if repaired is None:
+        return []
+    matrix, refused = repaired
+    tainted = {str(p[1]) for p in refused if p[0] == "services" and len(p) >= 2}
+    while True:
+        more = {name for name, spec in matrix.services.items() if spec.image_of in tainted} - tainted
+        if not more:
+            break
+        tainted |= more
+    spans = [("services", name) for name in tainted] + [p for p in refused if p[0] != "services"]
+    try:
+        _resolve_and_expand(matrix, path)
+    except BakegenError as exc:
+        # Also not what is said about a whole that holds a refused value (a prefix of a span).
+        return [doc.positions.locate(d) for d in exc.diagnostics
+                if not any(d.path[:len(s)] == s or s[:len(d.path)] == d.path for s in spans)]
+    return []
+
+
+def _check_name(path: Path, display: str) -> None:
+    # The matrix file's name is written into every banner and the manifest.
+    # Control characters and line breaks (U+0085, U+2028 and U+2029 too)
+    # would end those comment lines; a surrogate (an undecodable byte in the
+    # name) cannot be written at all.
+    bad = [c for c in path.name if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")]
+    if bad:
+        raise BakegenError([Diagnostic(
+            f"the matrix file's name has characters bakegen cannot write into its banners: "
+            f"{' '.join(map(repr, dict.fromkeys(bad)))}", file=display.encode("utf-8", "backslashreplace").decode(),
+            hint="rename the file, e.g. to matrix.yaml")])
 
 
 def build_plan(matrix_file: str | os.PathLike[str]) -> Plan:

@@ -75,6 +75,10 @@ class Group:
     targets: tuple[str, ...]
 
 
+# The bake file, at the project's root.
+BAKE_FILE = "docker-bake.hcl"
+
+
 @dataclass(frozen=True)
 class GeneratedDockerfile:
     """A Dockerfile bakegen writes: which template, and the values it sees."""
@@ -86,6 +90,11 @@ class GeneratedDockerfile:
     # Patterns of the Dockerfile.dockerignore written next to it, which
     # BuildKit prefers to the context's own .dockerignore; None: none written.
     dockerignore: tuple[str, ...] | None = None
+
+    @property
+    def dockerignore_path(self) -> str:
+        """Where the patterns go: BuildKit reads Dockerfile.dockerignore beside the Dockerfile."""
+        return self.path + ".dockerignore"
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,16 @@ def bakegen_render() -> Render:
     """Render a matrix in memory; returns {path relative to its folder: text}.
 
     Call it as bakegen_render("path/to/matrix.yaml", templates=None). Nothing
-    is written; invalid matrices raise bakegen.BakegenError.
+    is written; invalid matrices raise bakegen.BakegenError. The manifest is
+    left out: it holds only hashes of the other files, so a snapshot of it
+    would repeat every change as a line of hex.
     """
 
     def render(matrix_file: str | os.PathLike[str] = "matrix.yaml", templates: str | None = None) -> dict[str, str]:
         from .pipeline import render_project  # imported only by tests that use the fixture
+        from .write import MANIFEST
 
-        return dict(render_project(matrix_file, templates).files)
+        files = render_project(matrix_file, templates).files
+        return {path: text for path, text in files.items() if path != MANIFEST}
 
     return render

@@ -12,11 +12,10 @@ import jinja2
 
 from . import entitlements, templating
 from .errors import BakegenError, Diagnostic
-from .plan import Plan
+from .plan import BAKE_FILE, Plan
 from .schema import GithubCi
 from .write import MANIFEST, manifest_text
 
-BAKE_FILE = "docker-bake.hcl"
 _BLANK_LINES = re.compile(r"\n{3,}")
 DOCKERIGNORE_TEMPLATE = "dockerignore.j2"
 
@@ -34,15 +33,15 @@ def render(plan: Plan, override_dir: str | None = None) -> tuple[dict[str, str],
         text = _render(env, dockerfile.template, plan.source, source=plan.source, service=dockerfile.service,
                        syntax=plan.syntax, values=dockerfile.values)
         # Optional sections leave runs of blank lines: one separates stages.
-        files[dockerfile.path] = _BLANK_LINES.sub("\n\n", text)
+        files[dockerfile.path] = _check_lines(dockerfile.path, plan.source, _BLANK_LINES.sub("\n\n", text))
         if dockerfile.dockerignore is not None:
-            files[dockerfile.path + ".dockerignore"] = _render(
+            files[dockerfile.dockerignore_path] = _render(
                 env, DOCKERIGNORE_TEMPLATE, plan.source, source=plan.source,
                 service=dockerfile.service, patterns=dockerfile.dockerignore)
     files[BAKE_FILE], allow = _render_bake(env, plan)
     if plan.ci_github is not None:
         files[plan.ci_github.workflow] = github_workflow(plan, plan.ci_github)
-    files[MANIFEST] = manifest_text(plan.source, list(files))
+    files[MANIFEST] = manifest_text(plan.source, files)
     return files, allow
 
 
@@ -64,6 +63,22 @@ def _render_bake(env: jinja2.Environment, plan: Plan) -> tuple[str, tuple[str, .
             break
         needed += found
     return text, allow
+
+
+# BuildKit refuses a Dockerfile with a longer line.
+MAX_DOCKERFILE_LINE = 65_535
+
+
+def _check_lines(path: str, matrix_name: str, text: str) -> str:
+    """`text`, if BuildKit can read every line of it; else a BakegenError."""
+    for number, line in enumerate(text.split("\n"), 1):  # BuildKit splits at \n only
+        size = len(line.encode("utf-8"))
+        if size > MAX_DOCKERFILE_LINE:
+            raise BakegenError([Diagnostic(
+                f"line {number} of {path} would be {size:,} bytes; BuildKit reads lines of at most "
+                f"{MAX_DOCKERFILE_LINE:,}", file=matrix_name,
+                hint="shorten the values that line holds (command, env, args), or keep long data in files")])
+    return text
 
 
 def github_workflow(plan: Plan, ci: GithubCi) -> str:

@@ -58,6 +58,7 @@ class ResolvedService:
 class Resolved:
     matrix: schema.Matrix
     services: tuple[ResolvedService, ...]
+    output: str = "generated"  # '/'-separated, inside the project; "" is the project folder
     templates: str | None = None  # override folder, checked to exist
 
     def service(self, name: str) -> ResolvedService:
@@ -92,12 +93,13 @@ def resolve(matrix: schema.Matrix, project_dir: FsPath) -> Resolved:
     r.check_images()
     services = tuple(r.service(name, spec) for name, spec in matrix.services.items())
     r.check_names(services)
+    output = r.path(("project", "output"), matrix.project.output, must_be="output")
     templates = None
     if matrix.project.templates is not None:
         templates = r.path(("project", "templates"), matrix.project.templates, must_be="dir")
     if r.errors:
         raise BakegenError(r.errors)
-    return Resolved(matrix, services, templates)
+    return Resolved(matrix, services, "" if output == "." else output, templates)
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
@@ -159,7 +161,7 @@ class _Resolver:
         if spec.healthcheck:
             self.check_healthcheck(name, spec, runtime)
         for secret_id, secret in spec.secrets.items():
-            self.check_secret(name, secret_id, secret)
+            self.check_secret(name, secret_id, secret, [context, *contexts.values()] if spec.context else [])
         for key in spec.size_budget:
             if key != "default" and key not in platforms:
                 self.error(at + ("size_budget", key),
@@ -262,12 +264,23 @@ class _Resolver:
             if getattr(spec, key):
                 self.error(at + (key,), f"`{key}` has no effect with `image_of`; the image is built by '{spec.image_of}'")
 
-    def check_secret(self, name: str, secret_id: str, secret: schema.Secret) -> None:
+    def check_secret(self, name: str, secret_id: str, secret: schema.Secret, contexts: list[str]) -> None:
         at: Path = ("services", name, "secrets", secret_id)
         if (secret.env is None) == (secret.file is None):
             self.error(at, f"secret '{secret_id}' needs exactly one of `env` or `file`")
         elif secret.target is not None and secret.file is None:
             self.error(at + ("target",), "`target` is where a secret file is mounted; it needs `file`")
+        elif secret.file is not None:
+            # A build context is sent to the builder whole, and `COPY . .` puts
+            # it in the image: a secret file inside one would ship with it.
+            real = (self.dir / secret.file).resolve()
+            for context in contexts:
+                folder = (self.dir / context).resolve()
+                if real == folder or folder in real.parents:
+                    self.error(at + ("file",), f"'{secret.file}' is inside the build context '{context}', "
+                               "so the image would contain it (COPY . . copies the whole context)",
+                               "keep secret files outside every build context, e.g. in secrets/ at the project root")
+                    break
 
     def check_healthcheck(self, name: str, spec: schema.Service, runtime: str) -> None:
         at: Path = ("services", name, "healthcheck")
@@ -407,12 +420,24 @@ class _Resolver:
         return out
 
     def path(self, at: Path, value: str, must_be: str) -> str:
-        """Normalise a project-relative path and check it exists inside the project."""
+        """Normalise a project-relative path and check it exists inside the project.
+
+        `must_be`: "dir" or "file" (it must exist), or "output": bakegen
+        writes there, so it must stay inside the project whatever
+        `allow_outside` says, and may not exist yet.
+        """
         full = self.dir / value
         real = full.resolve()
         inside = real == self.real_dir or self.real_dir in real.parents
-        if not inside and not any(real == a or a in real.parents for _, a in self.allowed):
-            self.error(at, f"'{value}' is outside the project folder",
+        allowed = must_be != "output" and any(real == a or a in real.parents for _, a in self.allowed)
+        if not inside and not allowed:
+            rel = os.path.relpath(os.path.normpath(full), os.path.normpath(self.dir))
+            problem = (f"'{value}' leads outside the project folder through a symbolic link (to {real})"
+                       if rel != os.pardir and not rel.startswith(os.pardir + os.sep) else
+                       f"'{value}' is outside the project folder")
+            self.error(at, problem,
+                       "generated files stay inside the project folder; choose a folder in it, e.g. generated"
+                       if must_be == "output" else
                        "docker buildx bake reads outside its working directory only with --allow "
                        "fs.read=PATH; move it into the project, or list its folder in project.allow_outside")
             return value
@@ -428,19 +453,28 @@ class _Resolver:
     # -- names -----------------------------------------------------------------
 
     def check_names(self, services: tuple[ResolvedService, ...]) -> None:
-        """Every bake target and group name must be unique after sanitising."""
-        owners: dict[str, tuple[Path, str]] = {}
+        """Every bake target and group name must be unique after sanitising, whatever its case.
+
+        Names that differ only in case clash too: image names are lowercase
+        ({service} and {stage} in tags), and so are generated folder names
+        on file systems that ignore case (macOS, Windows).
+        """
+        owners: dict[str, tuple[str, str]] = {}  # lowercased bake name -> (bake name, what)
 
         def claim(name: str, at: Path, what: str) -> None:
-            if name in owners:
-                _, first = owners[name]
-                self.error(at, f"{what} becomes bake name '{name}', which {first} already uses",
+            first = owners.get(name.lower())
+            if first is None:
+                owners[name.lower()] = (name, what)
+            elif first[0] == name:
+                self.error(at, f"{what} becomes bake name '{name}', which {first[1]} already uses",
                            "rename one of them ('.' becomes '_' in bake names)")
             else:
-                owners[name] = (at, what)
+                self.error(at, f"{what} differs from {first[1]} only in case",
+                           f"image names are lowercase and some file systems ignore case, so both would be "
+                           f"'{name.lower()}'; rename one of them")
 
         for group in RESERVED_GROUPS:
-            owners[group] = ((), f"bakegen's group '{group}'")
+            owners[group] = (group, f"bakegen's group '{group}'")
         for stage in self.m.stages:
             claim(bake_name(stage), ("stages", stage), f"stage '{stage}'")
         for deploy in self.m.deploy_targets:

@@ -9,200 +9,47 @@ target exist?) live in `crossref.py`, because they need paths to report.
 
 from __future__ import annotations
 
-import re
-import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from .fields import (
+    ARG_PATTERN,
+    DEFAULT_SYNTAX,
+    STAGE_PATTERN,
+    ArgName,
+    DebianPackage,
+    EnvText,
+    BakeOutput,
+    Command,
+    EnvValue,
+    FormatVersion,
+    GoPackage,
+    ImageRef,
+    ImageTag,
+    LabelKey,
+    Line,
+    Name,
+    PerPlatform,
+    Platform,
+    RelPath,
+    SecretFile,
+    SecretTarget,
+    Size,
+    TagTemplate,
+    Text,
+    WholeNumber,
+    WritablePath,
+    none_is_empty,
+)
 
 FORMAT_VERSION = 1
 
-# Names users give to services, stages, deploy targets and images. Bake
-# target names allow [a-zA-Z0-9_-]; '.' is allowed here and becomes '_'.
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-# Dockerfile stage names: BuildKit lowercases them, and its checks flag
-# stage names that are not lowercase.
-STAGE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
-ARG_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-
-# os/arch[/variant] pairs that BuildKit builds and registries serve.
-KNOWN_PLATFORMS: dict[str, frozenset[str]] = {
-    "linux/amd64": frozenset({"", "v2", "v3", "v4"}),
-    "linux/arm64": frozenset({"", "v8"}),
-    "linux/arm": frozenset({"v6", "v7"}),
-    "linux/386": frozenset({""}),
-    "linux/ppc64le": frozenset({""}),
-    "linux/s390x": frozenset({""}),
-    "linux/riscv64": frozenset({""}),
-    "linux/loong64": frozenset({""}),
-    "linux/mips64le": frozenset({""}),
-    "windows/amd64": frozenset({""}),
-    "windows/arm64": frozenset({""}),
-}
-
-TAG_PLACEHOLDERS = ("registry", "tag", "service", "stage")
-# The Dockerfile frontend generated files ask for: a pinned release, so every
-# machine parses them alike.
-DEFAULT_SYNTAX = "docker/dockerfile:1.17"
-
-
-def _check_platform(value: str) -> str:
-    parts = value.split("/")
-    if len(parts) == 1:
-        raise ValueError(f"'{value}' is not a platform; write it as os/arch, e.g. 'linux/{value}'")
-    base, variant = "/".join(parts[:2]), "/".join(parts[2:])
-    variants = KNOWN_PLATFORMS.get(base)
-    if variants is None:
-        known = ", ".join(sorted(KNOWN_PLATFORMS))
-        raise ValueError(f"unknown platform '{value}' (known: {known})")
-    if len(parts) > 3 or variant not in variants:
-        allowed = ", ".join(f"{base}/{v}" if v else base for v in sorted(variants))
-        raise ValueError(f"unknown variant in '{value}'; use one of: {allowed}")
-    return value
-
-
-def _check_relative_path(value: str) -> str:
-    if not value or value.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", value):
-        raise ValueError(f"'{value}' must be a path relative to the matrix file's folder")
-    if "\\" in value:
-        raise ValueError(f"'{value}' uses '\\'; write paths with '/'")
-    return value
-
-
-def _check_tag_template(value: str) -> str:
-    for name in re.findall(r"\{([^{}]*)\}", value):
-        if name not in TAG_PLACEHOLDERS:
-            allowed = ", ".join("{" + p + "}" for p in TAG_PLACEHOLDERS)
-            raise ValueError(f"unknown placeholder '{{{name}}}' in tag '{value}'; use {allowed}")
-    literal = re.sub(r"\{[a-z]+\}", "", value)
-    bad = sorted(set(re.sub(r"[A-Za-z0-9._/:-]", "", literal)))
-    if bad:
-        raise ValueError(f"tag '{value}' has characters an image reference cannot have: {' '.join(map(repr, bad))}")
-    return value
-
-
-def _scalar_to_str(value: Any) -> Any:
-    # `PORT: 8000` means the text "8000"; a YAML boolean is ambiguous
-    # (yes/true/on) and must be quoted.
-    if isinstance(value, bool):
-        raise ValueError("a YAML boolean is not a string here; quote it, e.g. \"true\"")
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str) and "\x00" in value:
-        # No process argument, environment value or build arg can hold one.
-        raise ValueError("contains a NUL character, which no build or container can carry")
-    return value
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|MB|GB|KiB|MiB|GiB)\s*$")
-_UNITS = {"B": 1, "kB": 1000, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-
-
-def parse_size(value: str) -> int:
-    """Bytes in a size like '400MB' or '1.5GiB'."""
-    match = _SIZE.match(value)
-    if not match:
-        raise ValueError(f"'{value}' is not a size; write e.g. 400MB or 1.5GiB")
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
-
-
-def _check_size(value: Any) -> Any:
-    parse_size(str(value))
-    return str(value)
-
-
-def _one_line(value: Any) -> Any:
-    values = value.values() if isinstance(value, dict) else [value]
-    if any("\n" in v or "\r" in v for v in values):
-        raise ValueError("an environment value cannot contain line breaks (ENV holds one line)")
-    return value
-
-
-def _check_writable(value: str) -> str:
-    parts = value.strip("/").split("/")
-    if not value or any(p in ("", ".", "..") for p in parts) or re.search(r"[\x00-\x1f\s$\\:*?\[\]\"']", value):
-        raise ValueError(f"'{value}' is not a plain folder path (no '..', spaces, quotes or wildcards)")
-    return value
-
-
-def _split_command(value: Any) -> Any:
-    # A command may be written as one shell-like string; it always reaches
-    # the Dockerfile in exec (JSON array) form.
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"cannot split the command into words: {exc}") from None
-    return value
-
-
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
-Platform = Annotated[str, AfterValidator(_check_platform)]
-RelPath = Annotated[str, AfterValidator(_check_relative_path)]
-# json_schema_input_type: what the file may say, before short forms are
-# normalised, so editors validating against the schema accept them too.
-Text = Annotated[str, BeforeValidator(_scalar_to_str, json_schema_input_type=str | int | float)]
-TagTemplate = Annotated[str, Field(min_length=1), AfterValidator(_check_tag_template)]
-Command = Annotated[list[Text], BeforeValidator(_split_command, json_schema_input_type=list[str] | str),
-                    Field(min_length=1)]
-# BuildKit's build checks (SecretsUsedInArgOrEnv) flag ARG and ENV names made
-# of these words: their values end up in the image and its history.
-_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)")
-_NOT_SECRET_WORDS = re.compile(r"(?i)(?:_|^)(?:public|file|version)(?:_|$)")
-
-
-def looks_like_secret(name: str) -> bool:
-    """Whether BuildKit's SecretsUsedInArgOrEnv check flags `name` as holding a secret."""
-    return bool(_SECRET_WORDS.search(name) and not _NOT_SECRET_WORDS.search(name))
-
-
-def _check_not_secret(name: str) -> str:
-    if looks_like_secret(name):
-        raise ValueError(
-            f"'{name}' looks like a secret: build args and environment values are stored in the "
-            "image; pass secrets to the container at run time instead"
-        )
-    return name
-
-
-ArgName = Annotated[str, Field(pattern=ARG_PATTERN), AfterValidator(_check_not_secret)]
-# A Debian package, optionally pinned: libpq5, libpq5=15.*.
-DebianPackage = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:*-]+)?$")]
-
-
-def _per_platform(value: Any) -> Any:
-    # A value that is the same everywhere, or one value per platform
-    # (keys are platforms, plus an optional `default`). Checked here so a
-    # wrong shape gets one message instead of one per union member.
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key != "default":
-                _check_platform(str(key))
-            if isinstance(item, dict | list) or item is None:
-                raise ValueError(f"the value for '{key}' must be a string")
-            out[str(key)] = _scalar_to_str(item)
-        if not out:
-            raise ValueError("give a value, or a mapping of platform to value")
-        return out
-    if value is None or isinstance(value, list):
-        raise ValueError("expected a string, or a mapping of platform to string")
-    return _scalar_to_str(value)
-
-
-PerPlatform = Annotated[str | dict[str, str], BeforeValidator(
-    _per_platform, json_schema_input_type=str | int | float | dict[str, str | int | float])]
-EnvValue = Annotated[PerPlatform, AfterValidator(_one_line)]
-ImageRef = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")]
-
-
-def _none_is_empty(value: Any) -> Any:
-    # `development:` with nothing after it means "all defaults".
-    return {} if value is None else value
-
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # coerce_numbers_to_str: an unquoted number in a text field is its text as
+    # written (source.YamlInt and YamlFloat), e.g. `tag: 3.10` stays "3.10".
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, coerce_numbers_to_str=True)
 
 
 class Project(Model):
@@ -218,9 +65,8 @@ class Project(Model):
         ),
         examples=["registry.example.com/shop"],
     )
-    tag: Text = Field(
+    tag: ImageTag = Field(
         "latest",
-        min_length=1,
         description="Default of the bake variable TAG (override with TAG=1.2.3 docker buildx bake).",
         examples=["latest"],
     )
@@ -297,7 +143,7 @@ class Project(Model):
         ),
         examples=[["../shared-libs"]],
     )
-    labels: dict[str, Text] = Field(
+    labels: dict[LabelKey, Text] = Field(
         default_factory=dict,
         description="OCI labels added to every image.",
         examples=[{"org.opencontainers.image.vendor": "Example Inc."}],
@@ -343,7 +189,7 @@ class Stage(Model):
         description="Tag scheme for this stage, instead of the project's `tags`.",
         examples=[["{registry}/{service}:{tag}", "{registry}/{service}:latest"]],
     )
-    output: list[Text] | None = Field(
+    output: list[BakeOutput] | None = Field(
         None,
         description=(
             "Bake `output` entries for this stage, e.g. [\"type=cacheonly\"] for a stage that "
@@ -351,7 +197,7 @@ class Stage(Model):
         ),
         examples=[["type=cacheonly"]],
     )
-    env: dict[ArgName, Annotated[Text, AfterValidator(_one_line)]] = Field(
+    env: dict[ArgName, EnvText] = Field(
         default_factory=dict,
         description=(
             "Environment of every service's image at this stage (a service's `env` and "
@@ -407,7 +253,7 @@ class HealthCheck(Model):
                          examples=["5s"])
     start_period: str = Field("10s", pattern=r"^\d+(ms|s|m|h)$", description="Grace time after start.",
                               examples=["10s"])
-    retries: int = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.",
+    retries: WholeNumber = Field(3, ge=1, le=100, description="Failures before the container is unhealthy.",
                          examples=[3])
 
 
@@ -422,12 +268,12 @@ class Secret(Model):
         ),
         examples=["UV_INDEX_PRIVATE_PASSWORD"],
     )
-    file: Annotated[str, Field(min_length=1, pattern=r"^[^\x00\n\r]+$")] | None = Field(
+    file: SecretFile | None = Field(
         None,
         description="Read from this file of the build machine (absolute, or relative to matrix.yaml).",
         examples=["secrets/netrc"],
     )
-    target: Annotated[str, Field(pattern=r"^/[^\x00\n\r,]*$")] | None = Field(
+    target: SecretTarget | None = Field(
         None,
         description="With `file`: where the build steps find it (default /run/secrets/ID).",
         examples=["/root/.netrc"],
@@ -494,7 +340,8 @@ class PythonOptions(Model):
 class GoOptions(Model):
     """Settings for `runtime: go`."""
 
-    package: str = Field(".", description="Package to build, relative to the context.", examples=["./cmd/api"])
+    package: GoPackage = Field(
+        ".", description="Package to build, relative to the context.", examples=["./cmd/api"])
     binary: str = Field("app", pattern=r"^[A-Za-z0-9._-]+$", description="Name of the built binary.",
                         examples=["api"])
     lambda_runtime: bool = Field(
@@ -517,7 +364,7 @@ class GoOptions(Model):
 class StageSettings(Model):
     """What differs for one service at one stage."""
 
-    env: dict[ArgName, Annotated[Text, AfterValidator(_one_line)]] = Field(
+    env: dict[ArgName, EnvText] = Field(
         default_factory=dict,
         description="Environment at this stage, over the service's `env`.",
         examples=[{"LOG_LEVEL": "DEBUG"}],
@@ -626,7 +473,7 @@ class Service(Model):
         description="Command the container runs, as a list or one shell-like string (always exec form).",
         examples=[["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]],
     )
-    port: int | None = Field(None, ge=1, le=65535, description="Port the service listens on.", examples=[8000])
+    port: WholeNumber | None = Field(None, ge=1, le=65535, description="Port the service listens on.", examples=[8000])
     healthcheck: HealthCheck | None = Field(None, description="Container health check.",
                                             examples=[{"http": "/health"}])
     args: dict[ArgName, PerPlatform] = Field(
@@ -650,7 +497,7 @@ class Service(Model):
         ),
         examples=[{"shared": "libs/shared"}],
     )
-    labels: dict[str, Text] = Field(default_factory=dict, description="OCI labels for this service's images.",
+    labels: dict[LabelKey, Text] = Field(default_factory=dict, description="OCI labels for this service's images.",
                                     examples=[{"com.example.team": "payments"}])
     secrets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], Secret] = Field(
         default_factory=dict,
@@ -661,7 +508,7 @@ class Service(Model):
         ),
         examples=[{"pypi-token": {"env": "UV_INDEX_PRIVATE_PASSWORD"}}],
     )
-    size_budget: dict[str, Annotated[str, AfterValidator(_check_size)]] = Field(
+    size_budget: dict[str, Size] = Field(
         default_factory=dict,
         description=(
             "Largest acceptable pushed (compressed) image size per platform, plus `default`; "
@@ -700,7 +547,7 @@ class Service(Model):
     )
     user: User = Field(default_factory=User, description="The non-root user images run as.",
                        examples=[{"name": "app", "uid": 10001, "gid": 10001}])
-    writable: list[Annotated[str, AfterValidator(_check_writable)]] = Field(
+    writable: list[WritablePath] = Field(
         default_factory=list,
         description=(
             "Folders the app writes (relative to the working directory /app, or absolute): "
@@ -735,13 +582,13 @@ class GithubCi(Model):
         description="Path of the generated workflow, relative to matrix.yaml.",
         examples=[".github/workflows/images.yml"],
     )
-    name: str = Field("images", min_length=1, description="The workflow's name.", examples=["images"])
-    branches: list[Annotated[str, Field(min_length=1)]] = Field(
+    name: Line = Field("images", description="The workflow's name.", examples=["images"])
+    branches: list[Line] = Field(
         default_factory=lambda: ["main"], min_length=1,
         description="Branches whose pushes build and push (pull requests build without pushing).",
         examples=[["main"]],
     )
-    runners: dict[Platform, Annotated[str, Field(min_length=1)]] = Field(
+    runners: dict[Platform, Line] = Field(
         default_factory=lambda: {"linux/amd64": "ubuntu-24.04", "linux/arm64": "ubuntu-24.04-arm"},
         description=(
             "Runner label per platform: each platform builds natively there. A platform without a "
@@ -769,7 +616,7 @@ class GithubCi(Model):
 class Ci(Model):
     """Generated CI configuration."""
 
-    github: Annotated[GithubCi, BeforeValidator(_none_is_empty, json_schema_input_type=GithubCi | None)] | None = Field(
+    github: Annotated[GithubCi, BeforeValidator(none_is_empty, json_schema_input_type=GithubCi | None)] | None = Field(
         None, description="A GitHub Actions workflow (`github:` alone takes every default).", examples=[{}])
 
 
@@ -777,10 +624,10 @@ class Matrix(Model):
     """A bakegen matrix: everything needed to generate Dockerfiles and docker-bake.hcl."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, title="bakegen matrix",
+        extra="forbid", frozen=True, title="bakegen matrix", coerce_numbers_to_str=True,
     )
 
-    version: Literal[1] = Field(description="Format version of this file. Currently 1.", examples=[1])
+    version: FormatVersion = Field(description="Format version of this file. Currently 1.", examples=[1])
     project: Project = Field(
         description="Settings shared by every service.",
         examples=[{"name": "shop", "registry": "registry.example.com/shop"}],
@@ -793,7 +640,7 @@ class Matrix(Model):
         ),
         examples=[{"python": "python:3.12-slim-bookworm", "go": "golang:1.24-bookworm"}],
     )
-    stages: dict[Name, Annotated[Stage, BeforeValidator(_none_is_empty, json_schema_input_type=Stage | None)]] = Field(
+    stages: dict[Name, Annotated[Stage, BeforeValidator(none_is_empty, json_schema_input_type=Stage | None)]] = Field(
         min_length=1,
         description="The stage axis, in build order. Each becomes a bake group.",
         examples=[{"development": {}, "production": {"push": True}}],

@@ -14,8 +14,9 @@ import subprocess
 from dataclasses import dataclass
 
 from .errors import BakegenError, Diagnostic
+from .fields import parse_size
 from .plan import Plan, Var, repository
-from .schema import Matrix, parse_size
+from .schema import Matrix
 
 
 @dataclass(frozen=True)

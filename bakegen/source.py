@@ -9,23 +9,78 @@ and value came from.
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import BakegenError, Diagnostic, Path
 
-# A document may expand to at most this many nodes once aliases are
-# followed. Real matrices stay far below it (a 5,000-service matrix is
-# about 300,000); an alias bomb exceeds it after a few levels.
+# Bounds on what bakegen reads, so that no input hangs it, exhausts its
+# memory or overflows a stack. Real matrices stay far below each: a
+# 5,000-service matrix is 1.2 MB, about 180,000 values, 6 levels deep.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_VALUES = 2_000_000  # as written, before aliases are followed
+MAX_DEPTH = 100
+# Values once aliases are followed: an alias bomb exceeds it after a few levels.
 MAX_EXPANDED_NODES = 2_000_000
+# What YAML allows in a file (its c-printable set): no other control
+# characters, and no surrogates (which UTF-8 cannot hold anyway).
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# The longest value bakegen takes. A Dockerfile line holds at most 65,535
+# bytes (BuildKit refuses longer ones); a few values this long still fit.
+MAX_VALUE_LENGTH = 16 * 1024
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class YamlInt(int):
+    """An unquoted integer that remembers how the file spells it.
+
+    Number fields get the number; text fields get str() of it, which is the
+    text as written (`0755`, `0x1F`, `1_000`), so YAML never rewrites a value.
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+class YamlFloat(float):
+    """An unquoted float that remembers how the file spells it: `3.10` stays "3.10", `1e3` "1e3"."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def _as_written(value: Any, text: str) -> Any:
+    """`value` as YAML constructed it, carrying the `text` the file has for it."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        number = (YamlInt if isinstance(value, int) else YamlFloat)(value)
+        number.text = text
+        return number
+    if isinstance(value, datetime.date):
+        return text  # no field is a date: `tag: 2024-01-31` means that text
+    return value
 
 
 @dataclass(frozen=True)
@@ -75,7 +130,7 @@ def _yaml(pure: bool = True) -> YAML:
     return YAML(typ="safe", pure=pure)
 
 
-def _compose(text: str) -> tuple[YAML, Node | None]:
+def _compose(text: str, display: str) -> tuple[YAML, Node | None]:
     """Compose `text` with libyaml's fast C scanner, else the pure-Python parser.
 
     The C extension only scans and parses; tags are still resolved by
@@ -86,10 +141,41 @@ def _compose(text: str) -> tuple[YAML, Node | None]:
     """
     fast = _yaml(pure=False)
     try:
+        _check_bounds(fast, text, display)
         return fast, fast.compose(text)
     except YAMLError:
         pure = _yaml(pure=True)
+        _check_bounds(pure, text, display)
         return pure, pure.compose(text)
+
+
+def _check_bounds(yaml: YAML, text: str, display: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH or holding more than MAX_VALUES.
+
+    Composing is recursive (the C composer overflows the C stack on deep
+    nesting and kills the interpreter), parsing into events is not: this
+    walks the events, stopping at the first value past either bound.
+    """
+    depth = values = 0
+    for event in yaml.parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+            continue
+        elif not isinstance(event, ScalarEvent | AliasEvent):
+            continue
+        values += 1
+        mark = event.start_mark
+        if depth > MAX_DEPTH:
+            raise BakegenError([Diagnostic(
+                f"values are nested more than {MAX_DEPTH} deep here", file=display, line=mark.line + 1,
+                column=mark.column + 1, hint="a matrix is a few levels deep; this looks like a broken or hostile file")])
+        if values > MAX_VALUES:
+            raise BakegenError([Diagnostic(
+                f"the document has more than {MAX_VALUES:,} values", file=display, line=mark.line + 1,
+                column=mark.column + 1,
+                hint="a matrix this large is probably not a matrix; check that -f names the right file")])
 
 
 def _span(node: Node) -> Span:
@@ -114,6 +200,15 @@ def read_text(path: FsPath, display: str) -> str:
                         hint="pass the matrix file itself with -f PATH/matrix.yaml")]
         )
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would wait forever, /dev/zero never end
+            raise BakegenError([Diagnostic("not a regular file (a pipe, socket or device)", file=display,
+                                           hint="pass the matrix file itself with -f PATH")])
+        if info.st_size > MAX_FILE_BYTES:
+            raise BakegenError([Diagnostic(
+                f"the file is {info.st_size:,} bytes; bakegen reads matrix files of at most "
+                f"{MAX_FILE_BYTES:,} ({MAX_FILE_BYTES // 1024 // 1024} MiB)", file=display,
+                hint="check that -f names the matrix file")])
         raw = path.read_bytes()
     except OSError as exc:
         raise BakegenError(
@@ -121,7 +216,7 @@ def read_text(path: FsPath, display: str) -> str:
                         hint="check the file's permissions")]
         ) from None
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
@@ -131,12 +226,22 @@ def read_text(path: FsPath, display: str) -> str:
                         file=display, line=line, column=column,
                         hint="save matrix.yaml as UTF-8")]
         ) from None
+    # The YAML reader refuses these too, but without saying where.
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        before_text = text[: bad.start()]
+        raise BakegenError([Diagnostic(
+            f"character U+{ord(bad.group()):04X} is not allowed in a YAML file", file=display,
+            line=before_text.count("\n") + 1, column=bad.start() - (before_text.rfind("\n") + 1) + 1,
+            hint="remove it; YAML files hold printable characters, tabs and line breaks "
+                 "(in double quotes, escapes like \\t)")])
+    return text
 
 
 def parse(text: str, display: str) -> Document:
     """Parse YAML text into a Document; raise BakegenError on any problem."""
     try:
-        yaml, root = _compose(text)
+        yaml, root = _compose(text, display)
     except MarkedYAMLError as exc:
         raise BakegenError([_syntax_diagnostic(exc, display)]) from None
     except YAMLError as exc:  # unmarked errors are rare; still the user's input
@@ -187,27 +292,35 @@ class _Builder:
         self.errors: list[Diagnostic] = []
 
     def check_size(self, root: Node) -> None:
-        """Refuse documents whose aliases expand beyond MAX_EXPANDED_NODES."""
-        sizes: dict[int, int] = {}
+        """Refuse documents whose aliases expand beyond MAX_EXPANDED_NODES or nest beyond MAX_DEPTH.
+
+        Each alias is a whole copy of what it names: a few lines can stand
+        for billions of values (an alias bomb), or nest as deep as they have
+        lines, which the event walk of _check_bounds cannot see.
+        """
+        sizes: dict[int, tuple[int, int]] = {}  # node -> (values, depth) once aliases are followed
         active: set[int] = set()
 
-        def size(node: Node) -> int:
+        def size(node: Node, depth: int) -> int:
             key = id(node)
-            if key in sizes:
-                return sizes[key]
             if key in active:
                 raise BakegenError([self._error(node, "an alias refers to the mapping or list that contains it",
                                                 "YAML aliases must not be recursive")])
-            active.add(key)
-            total = 1
-            if isinstance(node, MappingNode):
-                for k, v in node.value:
-                    total += size(k) + size(v)
-            elif isinstance(node, SequenceNode):
-                for item in node.value:
-                    total += size(item)
-            active.discard(key)
-            sizes[key] = total
+            if key not in sizes:
+                active.add(key)
+                total, below = 1, 0
+                children = [n for pair in node.value for n in pair] if isinstance(node, MappingNode) else \
+                    node.value if isinstance(node, SequenceNode) else []
+                for child in children:
+                    total += size(child, depth + 1)
+                    below = max(below, sizes[id(child)][1] + 1)
+                active.discard(key)
+                sizes[key] = (total, below)
+            total, below = sizes[key]
+            if depth + below > MAX_DEPTH:
+                raise BakegenError([self._error(
+                    node, f"values are nested more than {MAX_DEPTH} deep here",
+                    "a matrix is a few levels deep; this looks like a broken or hostile file")])
             if total > MAX_EXPANDED_NODES:
                 raise BakegenError([self._error(
                     node,
@@ -216,7 +329,7 @@ class _Builder:
                 )])
             return total
 
-        size(root)
+        size(root, 0)
 
     def _error(self, node: Node, message: str, hint: str = "") -> Diagnostic:
         span = _span(node)
@@ -230,11 +343,25 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        self._check_text(node)
         try:
-            return self._constructor.construct_object(node, deep=True)
+            return _as_written(self._constructor.construct_object(node, deep=True), node.value)
         except YAMLError as exc:
             self.errors.append(self._error(node, f"invalid value: {getattr(exc, 'problem', exc)}"))
             return None
+
+    def _check_text(self, node: ScalarNode) -> None:
+        """Refuse text no generated file can hold: lone surrogates and values too long."""
+        text = node.value
+        if len(text) > MAX_VALUE_LENGTH:
+            self.errors.append(self._error(
+                node, f"this value is {len(text):,} characters long; bakegen takes at most {MAX_VALUE_LENGTH:,}",
+                "a Dockerfile line holds at most 65,535 bytes; keep long data in files of the build context"))
+        surrogate = _SURROGATE.search(text)
+        if surrogate:
+            self.errors.append(self._error(
+                node, f"contains U+{ord(surrogate.group()):04X}, half of a UTF-16 surrogate pair, which is not a "
+                "character", "remove it; to write a character by its number, use \\UXXXXXXXX with the whole code point"))
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -247,6 +374,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self.errors.append(self._error(key_node, "mapping keys must be plain strings"))
                 continue
+            self._check_text(key_node)
             key = self._constructor.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = key_node.value  # `8000:` or `true:` as a key means the text
@@ -261,13 +389,12 @@ class _Builder:
             self.positions.keys[(*path, key)] = seen[key]
             result[key] = self.build(value_node, (*path, key))
         # `<<: *defaults` fills in keys the mapping does not set itself.
-        for source in merged:
-            for key_node, value_node in source.value:
-                key = key_node.value
-                if key_node.tag == MERGE_TAG or key in result:
-                    continue
-                self.positions.keys[(*path, key)] = _span(key_node)
-                result[key] = self.build(value_node, (*path, key))
+        for key_node, value_node in self._merged_pairs(merged):
+            key = key_node.value
+            if key in result:
+                continue
+            self.positions.keys[(*path, key)] = _span(key_node)
+            result[key] = self.build(value_node, (*path, key))
         return result
 
     def _merge_sources(self, node: Node) -> list[MappingNode]:
@@ -277,3 +404,21 @@ class _Builder:
             return list(node.value)
         self.errors.append(self._error(node, "'<<' must merge a mapping or a list of mappings"))
         return []
+
+    def _merged_pairs(self, sources: list[MappingNode]) -> list[tuple[Node, Node]]:
+        """The key/value pairs `sources` contribute, first source first.
+
+        A merged mapping may merge others itself: its own keys come before
+        the ones it merged, as they would in the mapping it was written as.
+        (check_size has already refused mappings that merge themselves.)
+        """
+        pairs: list[tuple[Node, Node]] = []
+        for source in sources:
+            nested: list[MappingNode] = []
+            for key_node, value_node in source.value:
+                if key_node.tag == MERGE_TAG:
+                    nested.extend(self._merge_sources(value_node))
+                else:
+                    pairs.append((key_node, value_node))
+            pairs.extend(self._merged_pairs(nested))
+        return pairs

@@ -99,7 +99,8 @@ def test_check_detects_hand_edit(example, run):
     result = run("check", "-f", str(example))
     assert result.exit_code == 1
     assert "-RUN echo hand-edited" in result.stdout
-    assert run("render", "-f", str(example)).exit_code == 0
+    assert run("render", "-f", str(example)).exit_code == 2, "render keeps the edit"
+    assert run("render", "--force", "-f", str(example)).exit_code == 0
     assert "hand-edited" not in dockerfile.read_text()
 
 

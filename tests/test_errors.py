@@ -6,10 +6,16 @@ Each tests/invalid/NAME.yaml is copied as matrix.yaml into a copy of the
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+
+import bakegen.source
 
 from conftest import PROJECTS, tree
 
@@ -116,3 +122,56 @@ def test_thousands_of_errors_are_capped(tmp_path, run):
     assert len(located) == 100
     assert located[0] == "matrix.yaml:6:41: unknown key 'colour'"
     assert out[-1] == "... and 2900 more errors (showing the first 100)"
+
+
+def run_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The CLI in its own process, for inputs that might hang or crash one."""
+    return subprocess.run([sys.executable, "-m", "bakegen", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_a_fifo_or_device_is_refused_without_reading_it(tmp_path):
+    os.mkfifo(tmp_path / "matrix.yaml")  # reading it would wait for a writer forever
+    for path in (tmp_path / "matrix.yaml", Path("/dev/zero")):  # /dev/zero never ends
+        result = run_process("validate", "-f", str(path), cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr == (f"{path}: not a regular file (a pipe, socket or device)\n"
+                                 "  hint: pass the matrix file itself with -f PATH\n")
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path, run):
+    items = "1, " * 20_000_000  # 60 MB, no aliases
+    (tmp_path / "matrix.yaml").write_text(f"version: 1\nx: [{items}]\n")
+    started = time.monotonic()
+    result = run("validate", cwd=tmp_path)
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "matrix.yaml: the file is 60,000,017 bytes; bakegen reads matrix files of at most 8,388,608 (8 MiB)\n"
+        "  hint: check that -f names the matrix file\n")
+
+
+def test_a_document_with_too_many_values_is_not_called_an_alias_bomb(tmp_path, run, monkeypatch):
+    monkeypatch.setattr(bakegen.source, "MAX_VALUES", 1000)  # the real limit is 2,000,000
+    (tmp_path / "matrix.yaml").write_text("version: 1\nx: [" + "1, " * 1500 + "]\n")
+    result = run("validate", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "matrix.yaml:2:2990: the document has more than 1,000 values\n"
+        "  hint: a matrix this large is probably not a matrix; check that -f names the right file\n")
+
+
+def test_deep_nesting_is_refused_without_recursing(tmp_path):
+    (tmp_path / "matrix.yaml").write_text("version: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    result = run_process("validate", cwd=tmp_path)  # it used to crash the interpreter
+    assert result.returncode == 2
+    assert result.stderr.startswith("matrix.yaml:1:109: values are nested more than 100 deep here\n")
+
+
+def test_deep_nesting_through_aliases_is_refused(tmp_path, run):
+    lines = ["a0: &a0 [x]"] + [f"a{i}: &a{i} [*a{i - 1}]" for i in range(1, 3000)] + ["version: 1"]
+    (tmp_path / "matrix.yaml").write_text("\n".join(lines) + "\n")
+    result = run("validate", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("matrix.yaml:")
+    assert ": values are nested more than 100 deep here\n" in result.stderr

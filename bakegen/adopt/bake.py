@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BakegenError, Diagnostic
-from ..schema import ARG_PATTERN, STAGE_PATTERN
+from ..fields import ARG_PATTERN, STAGE_PATTERN
 from ..source import Span
 from . import dockerfiles
 from .draft import Draft

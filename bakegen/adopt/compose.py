@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BakegenError, Diagnostic
-from ..schema import ARG_PATTERN, STAGE_PATTERN, looks_like_secret
+from ..fields import ARG_PATTERN, STAGE_PATTERN, looks_secret
 from ..source import Positions, Span, load
 from . import dockerfiles, images, interpolate
 from .draft import Draft
@@ -243,7 +243,7 @@ def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[s
         elif value is None:
             remarks.append((f"build arg {key} has no value (compose reads it from the environment); "
                             "pass it with `docker buildx bake --set '*.args." + key + "=...'`", line))
-        elif not re.match(ARG_PATTERN, key) or looks_like_secret(key):
+        elif not re.match(ARG_PATTERN, key) or looks_secret(key):
             remarks.append((f"build arg {key}: looks like a secret, and build args are stored in the image; "
                             "use `secrets:` in the matrix", line))
         else:
@@ -299,7 +299,7 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
         if value is None:
             remarks.append((f"environment {key} has no value (compose passes the caller's); "
                             "it stays in compose", line))
-        elif not re.match(ARG_PATTERN, key) or looks_like_secret(key):
+        elif not re.match(ARG_PATTERN, key) or looks_secret(key):
             remarks.append((f"environment {key}: looks like a secret, which must not be stored in an image; "
                             "it stays in compose", line))
         else:

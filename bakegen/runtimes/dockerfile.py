@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
 from ..schema import BaseImages, Matrix
+from .common import split_per_platform
 
 if TYPE_CHECKING:
     from ..resolve import Resolved, ResolvedService
@@ -27,27 +29,85 @@ def http_probe(url: str) -> list[str] | None:
     return None
 
 
-def final_users(path: Path) -> dict[str, str | None]:
-    """Per stage, the user it ends with: its last USER, else its parent stage's; None if unknown."""
+def final_users(path: Path, build_args: dict[str, str] | None = None) -> dict[str, str | None]:
+    """Per stage, the user it ends with: its last USER, else its parent stage's; None if none.
+
+    Variables in USER are expanded as BuildKit would, from `build_args` (the
+    service's args), ARG defaults and ENV; a user that names a variable
+    bakegen cannot resolve is returned as written, `$` and all.
+    """
     import dockerfile
 
+    build_args = build_args or {}
     users: dict[str, str | None] = {}
-    name, user = "", None
+    scopes: dict[str, dict[str, str]] = {}  # each stage's variables, for stages built FROM it
+    global_args: dict[str, str] = {}
+    name, user, variables = "", None, global_args
     for command in dockerfile.parse_file(str(path)):
-        if command.cmd.upper() == "FROM":
+        cmd = command.cmd.upper()
+        if cmd == "FROM":
             words = list(command.value)
             name = words[-1].lower() if len(words) >= 3 and words[-2].upper() == "AS" else ""
-            user = users.get(words[0].lower())  # a stage built FROM an earlier stage
-        elif command.cmd.upper() == "USER" and command.value:
-            user = command.value[0]
+            parent = words[0].lower()
+            user = users.get(parent)  # a stage built FROM an earlier stage
+            variables = dict(scopes.get(parent, {}))
+        elif cmd == "ARG":
+            for word in command.value:
+                key, equals, default = word.partition("=")
+                # A build arg wins; in a stage, `ARG NAME` brings in the global default.
+                value = build_args.get(key, _unquote(default) if equals else None)
+                if value is None and variables is not global_args:
+                    value = global_args.get(key)
+                if value is not None:
+                    variables[key] = _expand(value, variables) or value
+        elif cmd == "ENV" and variables is not global_args:
+            words = list(command.value)
+            for key, value in zip(words[::2], words[1::2], strict=False):
+                variables[key] = _expand(_unquote(value), variables) or _unquote(value)
+        elif cmd == "USER" and command.value:
+            user = _expand(command.value[0], variables) or command.value[0]
         if name:
             users[name] = user
+            scopes[name] = variables
     return users
 
 
+_VARIABLE = re.compile(r"\$(?:\{(\w+)(?:(:?[-+])([^}]*))?\}|(\w+))")
+
+
+def _expand(text: str, variables: dict[str, str]) -> str | None:
+    """`text` with $NAME, ${NAME}, ${NAME:-word} and ${NAME:+word} replaced; None if one is unknown."""
+    unknown = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal unknown
+        current = variables.get(match.group(1) or match.group(4))
+        operator, word = match.group(2), match.group(3) or ""
+        is_set = current is not None and (current != "" or not (operator or "").startswith(":"))
+        if operator and operator.endswith("-"):
+            return current if is_set else word  # type: ignore[return-value]
+        if operator:  # :+ or +
+            return word if is_set else ""
+        if current is None:
+            unknown = True
+            return ""
+        return current
+
+    expanded = _VARIABLE.sub(value, text)
+    return None if unknown else expanded
+
+
+def _unquote(value: str) -> str:
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
+
+
 def is_root(user: str | None) -> bool:
-    # No USER means the base image's user, which is root for nearly every image.
-    return user is None or user.split(":")[0] in ("root", "0")
+    """Whether `user` may be root: no USER (the base image's user, root for nearly every
+    image), root by name or by number (0, 0000), or a variable bakegen could not resolve."""
+    if user is None or "$" in user:
+        return True
+    name = user.split(":")[0]
+    return name == "root" or (name.isdigit() and int(name) == 0)
 
 
 def stages_of(path: Path) -> list[str]:
@@ -76,15 +136,21 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
     except (dockerfile.GoParseError, dockerfile.GoIOError, OSError, UnicodeDecodeError) as exc:
         return [Diagnostic(f"cannot parse {service.dockerfile}: {exc}", path=at + ("dockerfile",))]
     errors = []
-    users = final_users(project_dir / service.dockerfile)
+    # Per-platform args reach bake under other names (see expand.py): only
+    # the values common to every platform are the Dockerfile's build args.
+    users = final_users(project_dir / service.dockerfile, split_per_platform(service.args)[0])
     for stage, target in service.targets.items():
-        if target in stages and matrix.stages[stage].push and is_root(users.get(target)) \
-                and not service.spec.run_as_root:
+        user = users.get(target)
+        if target in stages and matrix.stages[stage].push and is_root(user) and not service.spec.run_as_root:
+            unresolved = user is not None and "$" in user
             errors.append(Diagnostic(
-                f"{service.dockerfile}: stage '{target}' (pushed as '{stage}') runs as root",
+                f"{service.dockerfile}: stage '{target}' (pushed as '{stage}') "
+                + (f"may run as root: USER {user} names a variable bakegen cannot resolve" if unresolved
+                   else "runs as root"),
                 path=at + ("dockerfile",),
-                hint="end the stage with a non-root USER, e.g. USER 10001:10001, "
-                     "or set `run_as_root: true` on the service to accept it"))
+                hint=("give the variable a non-root default (ARG NAME=10001) or a value in the service's `args`, "
+                      if unresolved else "end the stage with a non-root USER, e.g. USER 10001:10001, ")
+                + "or set `run_as_root: true` on the service to accept it"))
         if target not in stages:
             where = at + ("targets", stage) if stage in service.spec.targets else at + ("dockerfile",)
             known = ", ".join(stages) or "none: it has no `FROM ... AS name` stages"

@@ -1,0 +1,77 @@
+"""Where generated files go, checked on disk before anything is written.
+
+Input: the plan and the project folder. Output: every path bakegen will
+write, with the key of the matrix that decides it, and a Diagnostic for
+each path that cannot be written as a plain file inside the project: a file
+where a folder must go (or a folder where a file must), two generated paths
+that need the same name as a file and as a folder, a symbolic link leading
+out of the project. write.py checks again as it writes; this is what lets
+`validate` and `render` say where in the matrix the problem comes from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path as FsPath
+
+from .errors import Diagnostic, Path
+from .plan import BAKE_FILE, Plan
+from .write import MANIFEST
+
+OUTPUT: Path = ("project", "output")
+
+
+def generated_paths(plan: Plan) -> dict[str, Path]:
+    """Every file bakegen writes for `plan`, relative to the project folder,
+    with the matrix key that decides its path."""
+    out: dict[str, Path] = {}
+    for dockerfile in plan.dockerfiles:
+        out[dockerfile.path] = ("services", dockerfile.service)
+        if dockerfile.dockerignore is not None:
+            out[dockerfile.dockerignore_path] = ("services", dockerfile.service)
+    out[BAKE_FILE] = ()
+    if plan.ci_github is not None:
+        out[plan.ci_github.workflow] = ("ci", "github", "workflow")
+    out[MANIFEST] = ()
+    return out
+
+
+def check(plan: Plan, output: str, project_dir: FsPath, matrix_file: FsPath) -> list[Diagnostic]:
+    """Diagnostics for generated paths that cannot be written; `output` is the resolved output folder."""
+    paths = generated_paths(plan)
+    matrix = os.path.relpath(matrix_file, project_dir).replace(os.sep, "/")
+    root = project_dir.resolve()
+    errors: dict[tuple[Path, str], Diagnostic] = {}  # one per key and offending name
+    for path, owner in paths.items():
+        parts = path.split("/")
+        for i in range(1, len(parts) + 1):
+            name = "/".join(parts[:i])
+            # A name inside the output folder is decided by project.output.
+            at = OUTPUT if output and (output == name or output.startswith(name + "/")) else owner
+            found = _on_disk(project_dir / name, root, name, path, last=i == len(parts))
+            if found is None and i < len(parts) and name in paths:
+                found = (f"'{path}' needs a folder '{name}', where bakegen writes a file",
+                         "rename the service, or set project.output to a folder of its own")
+            if found is None and path == matrix:
+                found = (f"'{path}' is the matrix file itself, which bakegen would overwrite", "")
+            if found is not None:
+                problem, hint = found
+                hint = hint or ("choose another project.output, or move the file away" if at == OUTPUT
+                                else "rename the service, or move the file away")
+                errors.setdefault((at, name), Diagnostic(problem, path=at, hint=hint))
+                break
+    return list(errors.values())
+
+
+def _on_disk(fs_path: FsPath, root: FsPath, name: str, path: str, last: bool) -> tuple[str, str] | None:
+    """What on disk stops `path` being written at its part `name`: (problem, hint or "")."""
+    if fs_path.is_symlink():
+        target = fs_path.resolve()
+        if target != root and root not in target.parents:
+            return (f"'{name}' is a symbolic link to {target}, outside the project folder",
+                    "bakegen writes only inside the project folder; remove the link")
+    if not last and fs_path.exists() and not fs_path.is_dir():
+        return f"'{name}' is a file, where bakegen needs a folder for {path}", ""
+    if last and fs_path.is_dir():
+        return f"'{name}' is a folder, where bakegen writes the file {path}", ""
+    return None

@@ -135,7 +135,9 @@ class Engine:
         self.root = root or home()
         self.bin = self.root / "engine"
         # Sockets have a short path limit: the exec root lives under /run.
-        self.run_dir = Path("/run/bakegen-e2e")
+        # BAKEGEN_E2E_HOME and BAKEGEN_E2E_RUN together give a second engine
+        # (its own data, socket and, with BAKEGEN_E2E_BRIDGE=none, no bridge).
+        self.run_dir = Path(os.environ.get("BAKEGEN_E2E_RUN", "/run/bakegen-e2e"))
         self.socket = self.run_dir / "docker.sock"
         self.config = self.root / "docker-config"
         self.old_config = self.root / "docker-config-buildx-0.13"
@@ -197,7 +199,10 @@ class Engine:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         config = self.root / "daemon.json"
-        config.write_text(json.dumps(DAEMON_CONFIG))
+        settings = dict(DAEMON_CONFIG)
+        if os.environ.get("BAKEGEN_E2E_BRIDGE"):
+            settings["bridge"] = os.environ["BAKEGEN_E2E_BRIDGE"]
+        config.write_text(json.dumps(settings))
         log = (self.root / "dockerd.log").open("ab")
         subprocess.Popen(
             [str(self.bin / "usr/sbin/dockerd"), "--config-file", str(config),

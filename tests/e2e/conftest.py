@@ -20,6 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: dockerfile_checks
 
+from buildkit import GrpcProxy  # noqa: E402
 from engine import Engine, EngineError  # noqa: E402
 from harness import PROJECT_NAMES, Build, Project, copy_project  # noqa: E402
 from registry import Registry  # noqa: E402
@@ -70,6 +71,29 @@ def registry(engine: Engine) -> Registry:
         return Registry(engine.root).start()
     except EngineError as exc:
         pytest.fail(f"the loopback registry could not be started:\n{exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def standalone_builder(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment of a `remote`-driver builder on the engine's BuildKit (buildkit.py): what
+    GitHub's runners build with, where `push-by-digest` works. Its own DOCKER_CONFIG, so the
+    shared engine's builder list and current builder stay as they are."""
+    folder = tmp_path_factory.mktemp("buildkit")
+    config = folder / "docker-config"
+    config.mkdir()
+    (config / "cli-plugins").symlink_to(engine.config / "cli-plugins")
+    proxy = GrpcProxy(engine.socket, folder / "buildkit.sock")
+    env = {**engine.env, "DOCKER_CONFIG": str(config), "BUILDX_BUILDER": "standalone"}
+    try:
+        engine.docker("buildx", "create", "--name", "standalone", "--driver", "remote",
+                      f"unix://{proxy.listen}", env=env)
+        engine.docker("buildx", "inspect", "--bootstrap", env=env, timeout=60)
+    except EngineError as exc:
+        proxy.close()
+        pytest.fail(f"no standalone builder on the engine's BuildKit:\n{exc}", pytrace=False)
+    yield env
+    engine.docker("buildx", "rm", "standalone", env=env, check=False)
+    proxy.close()
 
 
 def _base_images(matrix: Path) -> list[str]:

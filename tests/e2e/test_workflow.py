@@ -1,0 +1,79 @@
+"""The generated GitHub Actions workflow, run job by job against the loopback registry.
+
+The example's workflow is executed as GitHub would run it for a push to
+main (actions.py says what stands in for the runner): every build job's
+bake-action step as the action builds its command, one platform at a time,
+pushing by digest; then every merge job's `imagetools create` script. The
+tags it makes must be what `docker buildx bake push --push` makes.
+
+One thing differs from the example: `ci.github.cache` is `registry`, not
+`gha`, because GitHub's cache service exists only inside GitHub Actions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from actions import Runner
+from harness import HARNESS_FILE, Project, copy_project
+
+from bakegen.plan import Target, Var
+
+WORKFLOW = ".github/workflows/bakegen.yml"
+
+
+def ci_example(engine, registry, tmp_path: Path) -> Project:
+    matrix = copy_project("example", tmp_path / "example")
+    text = matrix.read_text()
+    assert "github: {cache: gha}" in text
+    matrix.write_text(text.replace("github: {cache: gha}", "github: {cache: registry}"))
+    return Project("example", matrix, engine, registry.address)
+
+
+def push_event(sha: str) -> dict:
+    return {"event_name": "push", "ref": "refs/heads/main", "ref_type": "branch", "ref_name": "main", "sha": sha,
+            "repository": "example/shop", "run_id": "1", "server_url": "https://github.com", "workflow": "images"}
+
+
+def runner(p: Project, builder: dict[str, str], work: Path, github: dict, registry_prefix: str) -> Runner:
+    return Runner(workflow=p.dir / WORKFLOW, checkout=p.dir, env=builder, work=work, github=github,
+                  vars={"REGISTRY": registry_prefix},
+                  secrets={"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "unused-on-loopback"},
+                  extra_bake_files=(HARNESS_FILE,), extra_allow=("network.host",))
+
+
+def ref(target: Target, index: int, registry_prefix: str, tag: str) -> str:
+    values = {"REGISTRY": registry_prefix, "TAG": tag}
+    return "".join(values[p.name] if isinstance(p, Var) else p for p in target.tags[index])
+
+
+def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, standalone_builder, tmp_path):
+    p = ci_example(engine, registry, tmp_path)
+    run = uuid.uuid4().hex[:10]
+    sha = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+    ci_prefix, push_prefix = f"{registry.address}/{run}/ci", f"{registry.address}/{run}/push"
+
+    jobs = runner(p, standalone_builder, tmp_path / "runner", push_event(sha), ci_prefix).run()
+
+    tag = f"sha-{sha}"  # the workflow's TAG for a push to a branch
+    pushed = p.bake("push", "--push", REGISTRY=push_prefix, TAG=tag)
+    assert pushed.returncode == 0, pushed.failure()
+    targets = [t for t in p.plan.targets if t.push]
+    for t in targets:
+        for i in range(len(t.tags)):
+            ci, push = registry.image(ref(t, i, ci_prefix, tag)), registry.image(ref(t, i, push_prefix, tag))
+            assert ci == push, (t.name, i)
+            assert ci[1] == tuple(sorted(t.platforms)), (t.name, ci)
+
+    # One bake per target and platform, each building that one platform.
+    builds = [(j.matrix["target"], j.matrix["platform"]) for j in jobs if j.job.startswith("build")]
+    assert sorted(builds) == sorted((t.name, pl) for t in targets for pl in t.platforms)
+    for j in jobs:
+        if j.job.startswith("build"):
+            assert len(j.bakes) == 1 and list(j.bakes[0].metadata) == [j.matrix["target"]]
+            assert f"{j.matrix['target']}.platform={j.matrix['platform']}" in j.bakes[0].command
+    merged = sorted(j.matrix["target"] for j in jobs if j.job.startswith("merge"))
+    assert merged == sorted(t.name for t in targets if not t.attest)
+    # Every job that pushes logs in to the registry the images go to.
+    assert {login for j in jobs for login in j.logins} == {ci_prefix}

@@ -193,10 +193,10 @@ def _bake_step(single: bool) -> dict[str, Any]:
     if not single:
         lines.append("${{ matrix.target }}.tags=")
     lines += [
-        "${{ matrix.target }}.cache-from=${{ matrix.cache }}",
+        "${{ matrix.target }}.cache-from=${{ steps.names.outputs.cache }}",
         # Pull requests read the cache but do not write it (no registry login).
         "${{ matrix.target }}.cache-to=${{ github.event_name != 'pull_request' && "
-        "format('{0},mode=max', matrix.cache) || '' }}",
+        "format('{0},mode=max', steps.names.outputs.cache) || '' }}",
         f"${{{{ matrix.target }}}}.output={output}",
     ]
     return {
@@ -208,7 +208,7 @@ def _bake_step(single: bool) -> dict[str, Any]:
             "source": ".",
             "files": "./docker-bake.hcl",
             "targets": "${{ matrix.target }}",
-            "set": LiteralScalarString("\n".join(lines) + "\n${{ matrix.deps }}"),
+            "set": LiteralScalarString("\n".join(lines) + "\n${{ steps.names.outputs.deps }}"),
         },
     }
 
@@ -221,11 +221,18 @@ def _build_steps(ci: GithubCi) -> list[dict[str, Any]]:
         {"uses": ACTIONS["buildx"]},
         _login(ci),
         {
-            "name": "Resolve the image name",
+            # bake does not expand variables in --set values: names that hold
+            # ${REGISTRY} or ${TAG} (the image, registry cache refs) are expanded here.
+            "name": "Resolve image and cache names",
             "id": "names",
-            "if": "!matrix.single",
-            "env": {"IMAGE": "${{ matrix.image }}"},
-            "run": LiteralScalarString(EXPAND + 'echo "image=$(expand "$IMAGE")" >> "$GITHUB_OUTPUT"\n'),
+            "env": {"IMAGE": "${{ matrix.image }}", "CACHE": "${{ matrix.cache }}", "DEPS": "${{ matrix.deps }}"},
+            "run": LiteralScalarString(
+                EXPAND
+                + '{\n'
+                '  echo "image=$(expand "$IMAGE")"\n'
+                '  echo "cache=$(expand "$CACHE")"\n'
+                '  printf \'deps<<BAKEGEN_END\\n%s\\nBAKEGEN_END\\n\' "$(expand "$DEPS")"\n'
+                '} >> "$GITHUB_OUTPUT"\n'),
         },
         _bake_step(single=False),
         _bake_step(single=True),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import posixpath
 import sys
@@ -74,13 +75,15 @@ def registry(engine: Engine) -> Registry:
 
 
 @pytest.fixture(scope="session")
-def standalone_builder(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def standalone_builder(engine: Engine) -> Iterator[dict[str, str]]:
     """The environment of a `remote`-driver builder on the engine's BuildKit (buildkit.py): what
     GitHub's runners build with, where `push-by-digest` works. Its own DOCKER_CONFIG, so the
-    shared engine's builder list and current builder stay as they are."""
-    folder = tmp_path_factory.mktemp("buildkit")
+    shared engine's builder list and current builder stay as they are; not under /tmp, which
+    the workflow's jobs see as their own (actions.py)."""
+    folder = engine.root / "builders" / f"standalone-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
     config = folder / "docker-config"
-    config.mkdir()
+    config.mkdir(parents=True)
     (config / "cli-plugins").symlink_to(engine.config / "cli-plugins")
     proxy = GrpcProxy(engine.socket, folder / "buildkit.sock")
     env = {**engine.env, "DOCKER_CONFIG": str(config), "BUILDX_BUILDER": "standalone"}
@@ -94,6 +97,7 @@ def standalone_builder(engine: Engine, tmp_path_factory: pytest.TempPathFactory)
     yield env
     engine.docker("buildx", "rm", "standalone", env=env, check=False)
     proxy.close()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _base_images(matrix: Path) -> list[str]:

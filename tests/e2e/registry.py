@@ -65,13 +65,17 @@ class Registry:
         """(media type, manifest) of repository:reference, as the registry serves it."""
         request = urllib.request.Request(
             f"http://{self.address}/v2/{repository}/manifests/{reference}",
-            headers={"Accept": ", ".join([
-                "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-                "application/vnd.docker.distribution.manifest.list.v2+json",
-                "application/vnd.docker.distribution.manifest.v2+json"])})
+            headers={"Accept": ", ".join(INDEX_TYPES + MANIFEST_TYPES)})
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
             return response.headers.get("Content-Type", body.get("mediaType", "")), body
+
+    def digest(self, repository: str, reference: str) -> str:
+        """The digest the registry gives repository:reference (its Docker-Content-Digest)."""
+        request = urllib.request.Request(f"http://{self.address}/v2/{repository}/manifests/{reference}",
+                                         method="HEAD", headers={"Accept": ", ".join(INDEX_TYPES + MANIFEST_TYPES)})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers["Docker-Content-Digest"]
 
     def blob(self, repository: str, digest: str) -> dict:
         with urllib.request.urlopen(f"http://{self.address}/v2/{repository}/blobs/{digest}", timeout=10) as response:

@@ -31,19 +31,29 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from expressions import as_string, condition, interpolate
+from harness import Build
 from ruamel.yaml import YAML
 
-# A fresh runner's /tmp, mounted over /tmp for the job's shell steps.
+# The generated workflow's default path (ci.github.workflow).
+WORKFLOW = ".github/workflows/bakegen.yml"
+# How GitHub runs `run:` steps with `shell: bash` (the default on Linux).
 SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
 
 
 class WorkflowError(AssertionError):
     """A job of the workflow failed; the message says which step and why."""
+
+
+def push_to_main(sha: str) -> dict[str, Any]:
+    """The `github` context of a push of commit `sha` to the main branch."""
+    return {"event_name": "push", "ref": "refs/heads/main", "ref_type": "branch", "ref_name": "main", "sha": sha,
+            "repository": "example/shop", "run_id": "1", "server_url": "https://github.com", "workflow": "images"}
 
 
 def csv_list(text: str) -> list[str]:
@@ -58,20 +68,10 @@ def plain_list(text: str) -> list[str]:
 
 
 @dataclass
-class Bake:
-    """One docker/bake-action step as run: its command, exit code and output."""
-
-    command: list[str]
-    returncode: int
-    log: str
-    metadata: dict
-
-
-@dataclass
 class JobRun:
     job: str
     matrix: dict[str, Any]
-    bakes: list[Bake] = field(default_factory=list)
+    bakes: list[Build] = field(default_factory=list)  # one per docker/bake-action step
     logins: list[str] = field(default_factory=list)
 
 
@@ -264,10 +264,12 @@ class Runner:
             if inputs.get(flag, "false") == "true":
                 args.append(f"--{flag}")
         args += targets
+        start = time.monotonic()
         result = subprocess.run(["docker", "buildx", *args, "--progress=plain"], cwd=workdir, env=full_env,
                                 text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=3600)
         data = json.loads(metadata.read_text()) if metadata.is_file() else {}
-        record.bakes.append(Bake(["docker", "buildx", *args], result.returncode, result.stdout, data))
+        record.bakes.append(Build(["docker", "buildx", *args], result.returncode, result.stdout, data,
+                                  time.monotonic() - start))
         if result.returncode != 0:
             errors = [line for line in result.stdout.splitlines() if "ERROR" in line or "error" in line.lower()]
             raise WorkflowError("docker buildx " + " ".join(args) + "\n" + "\n".join(errors[-20:]))

@@ -13,9 +13,15 @@ image store and build cache, and the exporters a docker-container builder has.
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from engine import Engine
 
 UPGRADE = (b"POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
            b"Content-Length: 0\r\n\r\n")
@@ -83,3 +89,28 @@ def _pipe(source: socket.socket, dest: socket.socket) -> None:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+@contextmanager
+def standalone_builder(engine: Engine, name: str = "standalone") -> Iterator[dict[str, str]]:
+    """The environment of a `remote`-driver builder named `name` on `engine`'s BuildKit.
+
+    It has its own DOCKER_CONFIG, so the engine's builder list and current
+    builder stay as they are for everyone else; not under /tmp, which the
+    generated workflow's jobs see as their own (actions.py).
+    """
+    folder = engine.state / "builders" / f"{name}-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    config = folder / "docker-config"
+    config.mkdir(parents=True)
+    (config / "cli-plugins").symlink_to(engine.config / "cli-plugins")
+    proxy = GrpcProxy(engine.socket, folder / "buildkit.sock")
+    env = {**engine.env, "DOCKER_CONFIG": str(config), "BUILDX_BUILDER": name}
+    try:
+        engine.docker("buildx", "create", "--name", name, "--driver", "remote", f"unix://{proxy.listen}", env=env)
+        engine.docker("buildx", "inspect", "--bootstrap", env=env, timeout=60)
+        yield env
+    finally:
+        engine.docker("buildx", "rm", name, env=env, check=False)
+        proxy.close()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import posixpath
 import sys
@@ -21,7 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: dockerfile_checks
 
-from buildkit import GrpcProxy  # noqa: E402
+from buildkit import standalone_builder as standalone_builder_on  # noqa: E402
 from engine import Engine, EngineError  # noqa: E402
 from harness import PROJECT_NAMES, Build, Project, copy_project  # noqa: E402
 from registry import Registry  # noqa: E402
@@ -77,27 +76,12 @@ def registry(engine: Engine) -> Registry:
 @pytest.fixture(scope="session")
 def standalone_builder(engine: Engine) -> Iterator[dict[str, str]]:
     """The environment of a `remote`-driver builder on the engine's BuildKit (buildkit.py): what
-    GitHub's runners build with, where `push-by-digest` works. Its own DOCKER_CONFIG, so the
-    shared engine's builder list and current builder stay as they are; not under /tmp, which
-    the workflow's jobs see as their own (actions.py)."""
-    folder = engine.root / "builders" / f"standalone-{os.getpid()}"
-    shutil.rmtree(folder, ignore_errors=True)
-    config = folder / "docker-config"
-    config.mkdir(parents=True)
-    (config / "cli-plugins").symlink_to(engine.config / "cli-plugins")
-    proxy = GrpcProxy(engine.socket, folder / "buildkit.sock")
-    env = {**engine.env, "DOCKER_CONFIG": str(config), "BUILDX_BUILDER": "standalone"}
+    GitHub's runners build with, where `push-by-digest` works."""
     try:
-        engine.docker("buildx", "create", "--name", "standalone", "--driver", "remote",
-                      f"unix://{proxy.listen}", env=env)
-        engine.docker("buildx", "inspect", "--bootstrap", env=env, timeout=60)
+        with standalone_builder_on(engine) as env:
+            yield env
     except EngineError as exc:
-        proxy.close()
         pytest.fail(f"no standalone builder on the engine's BuildKit:\n{exc}", pytrace=False)
-    yield env
-    engine.docker("buildx", "rm", "standalone", env=env, check=False)
-    proxy.close()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _base_images(matrix: Path) -> list[str]:

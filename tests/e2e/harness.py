@@ -78,6 +78,12 @@ class Build:
         names = dict(re.findall(r"^#(\d+) (\[.*)$", self.log, re.MULTILINE))
         return sorted(names[n] for n in numbers if n in names)
 
+    def cached_steps(self) -> list[str]:
+        """Every step whose result came from the build cache, by its progress name."""
+        names = dict(re.findall(r"^#(\d+) (\[.*)$", self.log, re.MULTILINE))
+        cached = set(re.findall(r"^#(\d+) CACHED", self.log, re.MULTILINE))
+        return [names[n] for n in names if n in cached]
+
     def executed_steps(self) -> list[str]:
         """Every step that ran (not CACHED), by its progress name."""
         names = dict(re.findall(r"^#(\d+) (\[.*)$", self.log, re.MULTILINE))

@@ -15,12 +15,10 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from actions import Runner
+from actions import WORKFLOW, Runner, push_to_main
 from harness import HARNESS_FILE, Project, copy_project
 
 from bakegen.plan import Target, Var
-
-WORKFLOW = ".github/workflows/bakegen.yml"
 
 
 def ci_example(engine, registry, tmp_path: Path) -> Project:
@@ -29,11 +27,6 @@ def ci_example(engine, registry, tmp_path: Path) -> Project:
     assert "github: {cache: gha}" in text
     matrix.write_text(text.replace("github: {cache: gha}", "github: {cache: registry}"))
     return Project("example", matrix, engine, registry.address)
-
-
-def push_event(sha: str) -> dict:
-    return {"event_name": "push", "ref": "refs/heads/main", "ref_type": "branch", "ref_name": "main", "sha": sha,
-            "repository": "example/shop", "run_id": "1", "server_url": "https://github.com", "workflow": "images"}
 
 
 def runner(p: Project, builder: dict[str, str], work: Path, github: dict, registry_prefix: str) -> Runner:
@@ -54,7 +47,7 @@ def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, st
     sha = uuid.uuid4().hex + uuid.uuid4().hex[:8]
     ci_prefix, push_prefix = f"{registry.address}/{run}/ci", f"{registry.address}/{run}/push"
 
-    jobs = runner(p, standalone_builder, tmp_path / "runner", push_event(sha), ci_prefix).run()
+    jobs = runner(p, standalone_builder, tmp_path / "runner", push_to_main(sha), ci_prefix).run()
 
     tag = f"sha-{sha}"  # the workflow's TAG for a push to a branch
     pushed = p.bake("push", "--push", REGISTRY=push_prefix, TAG=tag)

@@ -167,17 +167,29 @@ def _cache_entry(t: Target, platform: str, ci: GithubCi) -> str:
     return f"type=gha,scope={t.name}-{arch(platform)}"
 
 
-def _login(ci: GithubCi) -> dict[str, Any]:
-    return {
+def _login(ci: GithubCi) -> list[dict[str, Any]]:
+    """Steps that log in to the registry host of REGISTRY (a namespace is no login server)."""
+    host = {
+        # docker login keys credentials by the address given: registry.example.com/team
+        # would not be found for registry.example.com, nor docker.io/team for Docker Hub.
+        "name": "Resolve the registry host",
+        "id": "registry",
+        "if": "github.event_name != 'pull_request'",
+        "run": LiteralScalarString(
+            'first="${REGISTRY%%/*}"\n'
+            'case "$first" in *.*|*:*|localhost) host="$first" ;; *) host=docker.io ;; esac\n'
+            'echo "host=$host" >> "$GITHUB_OUTPUT"\n'),
+    }
+    return [host, {
         "name": "Log in to the registry",
         "if": "github.event_name != 'pull_request'",
         "uses": ACTIONS["login"],
         "with": {
-            "registry": "${{ env.REGISTRY }}",
+            "registry": "${{ steps.registry.outputs.host }}",
             "username": f"${{{{ secrets.{ci.username_secret} }}}}",
             "password": f"${{{{ secrets.{ci.password_secret} }}}}",
         },
-    }
+    }]
 
 
 def _bake_step(single: bool) -> dict[str, Any]:
@@ -219,7 +231,7 @@ def _build_steps(ci: GithubCi) -> list[dict[str, Any]]:
         {"name": "Set up QEMU (no native runner for this platform)", "if": "matrix.emulate",
          "uses": ACTIONS["qemu"]},
         {"uses": ACTIONS["buildx"]},
-        _login(ci),
+        *_login(ci),
         {
             # bake does not expand variables in --set values: names that hold
             # ${REGISTRY} or ${TAG} (the image, registry cache refs) are expanded here.
@@ -268,7 +280,7 @@ def _merge_steps(ci: GithubCi) -> list[dict[str, Any]]:
             "with": {"path": "/tmp/digests", "pattern": "digests-${{ matrix.target }}-*", "merge-multiple": True},
         },
         {"uses": ACTIONS["buildx"]},
-        _login(ci),
+        *_login(ci),
         {
             "name": "Create the multi-platform tags",
             "working-directory": "/tmp/digests",

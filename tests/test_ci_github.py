@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
 from bakegen import build_plan
@@ -170,3 +171,23 @@ def test_registry_and_tag_in_names_are_expanded_before_bake_reads_them(project, 
     for bake in (s for s in job["steps"] if s.get("uses", "").startswith("docker/bake-action")):
         assert "matrix.cache" not in bake["with"]["set"] and "matrix.deps" not in bake["with"]["set"]
         assert "steps.names.outputs.cache" in bake["with"]["set"]
+
+
+@pytest.mark.parametrize(("registry", "host"), [
+    ("ghcr.io/my-org", "ghcr.io"), ("127.0.0.1:5000/team/sub/app", "127.0.0.1:5000"),
+    ("registry.example.com", "registry.example.com"), ("localhost/x", "localhost"),
+    ("docker.io/my-org", "docker.io"), ("my-org", "docker.io"),
+])
+def test_jobs_log_in_to_the_registry_host_not_the_namespace(example, run, tmp_path, registry, host):
+    workflow = rendered(example, run)
+    for job in workflow["jobs"].values():
+        steps = job["steps"]
+        login = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("docker/login-action"))
+        assert steps[login]["with"]["registry"] == "${{ steps.registry.outputs.host }}"
+        resolve = steps[login - 1]
+        assert resolve["id"] == "registry" and resolve["if"] == steps[login]["if"]
+        output = tmp_path / "github_output"
+        output.write_text("")
+        subprocess.run(["bash", "-eo", "pipefail", "-c", resolve["run"]], check=True,
+                       env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output), "REGISTRY": registry})
+        assert output.read_text() == f"host={host}\n"

@@ -53,6 +53,21 @@ def bakegen(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
                           capture_output=True)
 
 
+def forget_images(engine: Engine, prefix: str) -> None:
+    """Untag the engine's images named under `prefix` (pushes keep a local copy), by
+    name only: an image that has other names keeps them."""
+    out = engine.docker("image", "ls", "--no-trunc", "--format",
+                        "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}").stdout
+    refs = []
+    for line in out.splitlines():
+        repository, tag, digest, image_id = line.split(" ")
+        if repository.startswith(prefix + "/"):
+            # Pushed by digest: no tag, and the name is held with the image's digest.
+            refs.append(f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest or image_id}")
+    if refs:
+        engine.docker("image", "rm", *sorted(set(refs)), check=False)
+
+
 @dataclass
 class Build:
     """One `docker buildx bake` run: its command, exit code, log and metadata."""

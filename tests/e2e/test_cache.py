@@ -57,12 +57,12 @@ def cached_runs(build: Build) -> list[str]:
     return [step for step in build.cached_steps() if "] RUN " in step]
 
 
-def test_cache_exported_to_the_registry_is_read_back_after_a_prune(private_engine, registry, tmp_path):
+def test_cache_exported_to_the_registry_is_read_back_after_a_prune(private_engine, registry, namespace, tmp_path):
     p = reporting(private_engine, registry, tmp_path, "")
     text = p.matrix.read_text()
     p.matrix.write_text(text.replace("  tag: \"2.3.0\"\n", "  tag: \"2.3.0\"\n  cache: {backend: registry}\n"))
     p = Project("two-arch-service", p.matrix, private_engine, registry.address)  # rendered again
-    prefix = f"{registry.address}/{uuid.uuid4().hex[:10]}/reporting"
+    prefix = f"{namespace}/reporting"
     no_image = ("--set", f"{TARGET}.output=type=cacheonly")
 
     exported = p.bake(TARGET, *no_image, REGISTRY=prefix, CACHE_EXPORT="true")
@@ -86,9 +86,9 @@ def test_cache_exported_to_the_registry_is_read_back_after_a_prune(private_engin
     assert sorted(cached_runs(again)) == sorted(runs(exported))
 
 
-def test_ci_cache_scopes_per_platform_are_read_back_after_a_prune(private_engine, registry, tmp_path):
+def test_ci_cache_scopes_per_platform_are_read_back_after_a_prune(private_engine, registry, namespace, tmp_path):
     p = reporting(private_engine, registry, tmp_path, "ci:\n  github: {cache: registry}\n")
-    prefix = f"{registry.address}/{uuid.uuid4().hex[:10]}/reporting"
+    prefix = f"{namespace}/reporting"
     repository = f"{prefix.removeprefix(registry.address + '/')}/reports"
 
     def workflow(work: Path) -> dict[str, Build]:

@@ -12,8 +12,11 @@ One thing differs from the example: `ci.github.cache` is `registry`, not
 
 from __future__ import annotations
 
+import urllib.error
 import uuid
 from pathlib import Path
+
+import pytest
 
 from actions import WORKFLOW, Runner, push_to_main
 from harness import HARNESS_FILE, Project, copy_project
@@ -41,11 +44,11 @@ def ref(target: Target, index: int, registry_prefix: str, tag: str) -> str:
     return "".join(values[p.name] if isinstance(p, Var) else p for p in target.tags[index])
 
 
-def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, standalone_builder, tmp_path):
+def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, standalone_builder, namespace,
+                                                  tmp_path):
     p = ci_example(engine, registry, tmp_path)
-    run = uuid.uuid4().hex[:10]
     sha = uuid.uuid4().hex + uuid.uuid4().hex[:8]
-    ci_prefix, push_prefix = f"{registry.address}/{run}/ci", f"{registry.address}/{run}/push"
+    ci_prefix, push_prefix = f"{namespace}/ci", f"{namespace}/push"
 
     jobs = runner(p, standalone_builder, tmp_path / "runner", push_to_main(sha), ci_prefix).run()
 
@@ -72,3 +75,26 @@ def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, st
     assert merged == sorted(t.name for t in targets if not t.attest)
     # Every job that pushes logs in to the host of the registry the images go to.
     assert {login for j in jobs for login in j.logins} == {registry.address}
+
+
+def test_pull_requests_build_every_job_and_push_nothing(engine, registry, standins, standalone_builder, namespace,
+                                                        tmp_path):
+    p = ci_example(engine, registry, tmp_path)
+    github = {**push_to_main(uuid.uuid4().hex + uuid.uuid4().hex[:8]), "event_name": "pull_request",
+              "ref": "refs/pull/7/merge", "ref_name": "7/merge"}
+    jobs = runner(p, standalone_builder, tmp_path / "runner", github, namespace).run()
+
+    targets = [t for t in p.plan.targets if t.push]
+    assert sorted((j.matrix["target"], j.matrix["platform"]) for j in jobs) == sorted(
+        (t.name, pl) for t in targets for pl in t.platforms)  # build jobs only: no merge
+    for j in jobs:
+        [bake] = j.bakes
+        assert f"{j.matrix['target']}.cache-to=" in bake.command  # the cache is read, not written
+        assert not j.logins
+    tag = f"sha-{github['sha']}"
+    for t in targets:
+        repository = ref(t, 0, namespace, tag).removeprefix(registry.address + "/").rpartition(":")[0]
+        for reference in (tag, f"cache-{t.stage}-amd64", f"cache-{t.stage}-arm64"):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                registry.digest(repository, reference)
+            assert missing.value.code == 404, (repository, reference)

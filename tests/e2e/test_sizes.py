@@ -11,7 +11,6 @@ see it.
 from __future__ import annotations
 
 import re
-import uuid
 
 from harness import HARNESS_FILE, Project, bakegen, copy_project
 
@@ -27,9 +26,9 @@ def sizes(p: Project, **env: str):
     return bakegen("sizes", "-f", str(p.matrix), cwd=p.dir, env=p.env(**env))
 
 
-def test_push_to_a_nested_namespace_with_a_port_then_check_sizes(engine, registry, standins, tmp_path):
+def test_push_to_a_nested_namespace_with_a_port_then_check_sizes(engine, registry, standins, namespace, tmp_path):
     p = reporting(engine, registry, tmp_path)
-    prefix = f"{registry.address}/{uuid.uuid4().hex[:10]}/team/sub/reporting"
+    prefix = f"{namespace}/team/sub/reporting"
     pushed = bakegen("bake", "-f", str(p.matrix), "push", "--push", "-f", HARNESS_FILE, "--allow=network.host",
                      cwd=p.dir, env=p.env(REGISTRY=prefix))
     assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr[-3000:]

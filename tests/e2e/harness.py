@@ -200,9 +200,10 @@ class Project:
         resolved, _ = load_project(self.matrix)
         return {name for name, spec in resolved.matrix.services.items() if spec.run_as_root}
 
-    def tag(self, target: Target, index: int = 0) -> str:
-        """The image reference bake gives `target` here (its first tag by default)."""
-        values = {"REGISTRY": self.registry_prefix, "TAG": TAG}
+    def tag(self, target: Target, index: int = 0, registry: str | None = None) -> str:
+        """The image reference bake gives `target` here (its first tag by default), or with
+        REGISTRY=`registry`."""
+        values = {"REGISTRY": registry or self.registry_prefix, "TAG": TAG}
         return "".join(values[p.name] if isinstance(p, Var) else p for p in target.tags[index])
 
     def image_config(self, target: Target, platform: str) -> dict:

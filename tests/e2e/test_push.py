@@ -1,7 +1,8 @@
 """The push path against a real registry on loopback.
 
-`REGISTRY=127.0.0.1:5000/<project> TAG=e2e docker buildx bake push --push`,
-as the README says: every multi-platform tag is an index with exactly its
+`REGISTRY=127.0.0.1:5000/<run>/<project> TAG=e2e docker buildx bake push --push`,
+as the README says (each run in a namespace of its own, so an earlier run's
+tags cannot stand in for a missing push): every multi-platform tag is an index with exactly its
 platforms; every single-manifest (Lambda) tag is one image manifest, with
 no index and no attestation manifests, as AWS Lambda requires, and the
 registry serves that same manifest under each of its tags.
@@ -21,9 +22,10 @@ IMAGE_LAYERS = ("application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.i
 
 
 @pytest.mark.parametrize("name", PUSHED)
-def test_push_group_pushes_every_pushed_target_with_its_platforms(project, registry, name):
+def test_push_group_pushes_every_pushed_target_with_its_platforms(project, registry, namespace, name):
     p = project(name)
-    build = p.bake("push", "--push")
+    prefix = f"{namespace}/{name}"
+    build = p.bake("push", "--push", REGISTRY=prefix)
     assert build.returncode == 0, build.failure()
     resolved, _ = load_project(p.matrix)
     pushed = [t for t in p.plan.targets if t.push]
@@ -32,7 +34,7 @@ def test_push_group_pushes_every_pushed_target_with_its_platforms(project, regis
         single = resolved.service(t.service).single_manifest
         digests = set()
         for i in range(len(t.tags)):
-            ref = p.tag(t, i)
+            ref = p.tag(t, i, prefix)
             kind, platforms = registry.image(ref)
             assert platforms == tuple(sorted(t.platforms)), ref
             if not single:

@@ -148,6 +148,7 @@ class Engine:
         self.socket = self.run_dir / "docker.sock"
         self.config = self.root / "docker-config"
         self.old_config = self.root / "docker-config-buildx-0.13"
+        self.process: subprocess.Popen[bytes] | None = None  # dockerd, when this object started it
 
     # -- install -------------------------------------------------------------
 
@@ -209,7 +210,7 @@ class Engine:
         config = self.state / "daemon.json"
         config.write_text(json.dumps(DAEMON_CONFIG))
         log = (self.state / "dockerd.log").open("ab")
-        subprocess.Popen(
+        self.process = subprocess.Popen(
             [str(self.bin / "usr/sbin/dockerd"), "--config-file", str(config),
              "--data-root", str(self.state / "data"), "--exec-root", str(self.run_dir / "exec"),
              "--pidfile", str(self.run_dir / "dockerd.pid"), "-H", f"unix://{self.socket}"],
@@ -236,16 +237,9 @@ class Engine:
         """Stop a private instance and delete its data (never the shared engine)."""
         if self.instance is None:
             raise EngineError("the shared engine is never removed")
-        pidfile = self.run_dir / "dockerd.pid"
-        pid = int(pidfile.read_text().strip()) if pidfile.is_file() else None
         self.stop()
-        deadline = time.monotonic() + timeout
-        while pid is not None and time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.5)
+        if self.process is not None:
+            self.process.wait(timeout)  # reaped, or it would linger as a zombie
         shutil.rmtree(self.state, ignore_errors=True)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 

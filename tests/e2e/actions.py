@@ -32,6 +32,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,9 +115,14 @@ class Runner:
             visit(name)
         return done
 
-    def run(self) -> list[JobRun]:
-        """Every job whose `if` holds, in `needs` order; raises WorkflowError on a failed step."""
+    def run(self, jobs: Callable[[str], bool] = lambda name: True) -> list[JobRun]:
+        """Every job (of those `jobs` accepts by name) whose `if` holds, in `needs` order;
+        returns those run; raises WorkflowError on a failed step. A later call goes on
+        from here: the artifacts of earlier jobs are kept."""
+        done = len(self.runs)
         for name in self.order():
+            if not jobs(name):
+                continue
             job = self.data["jobs"][name]
             workflow_env = self._env(self.data.get("env", {}), self.contexts({}))
             if not condition(job.get("if"), self.contexts({}, env=workflow_env)):
@@ -124,7 +130,7 @@ class Runner:
             entries = job.get("strategy", {}).get("matrix", {}).get("include", [{}])
             for index, entry in enumerate(entries):
                 self.runs.append(self.run_job(name, job, entry, index))
-        return self.runs
+        return self.runs[done:]
 
     def contexts(self, matrix: dict[str, Any], env: dict[str, str] | None = None,
                  steps: dict[str, Any] | None = None) -> dict[str, Any]:

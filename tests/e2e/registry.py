@@ -77,6 +77,11 @@ class Registry:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.headers["Docker-Content-Digest"]
 
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of `repository`, sorted."""
+        with urllib.request.urlopen(f"http://{self.address}/v2/{repository}/tags/list", timeout=10) as response:
+            return sorted(json.loads(response.read()).get("tags") or [])
+
     def blob(self, repository: str, digest: str) -> dict:
         with urllib.request.urlopen(f"http://{self.address}/v2/{repository}/blobs/{digest}", timeout=10) as response:
             return json.loads(response.read())

@@ -167,17 +167,29 @@ def _cache_entry(t: Target, platform: str, ci: GithubCi) -> str:
     return f"type=gha,scope={t.name}-{arch(platform)}"
 
 
-def _login(ci: GithubCi) -> dict[str, Any]:
-    return {
+def _login(ci: GithubCi) -> list[dict[str, Any]]:
+    """Steps that log in to the registry host of REGISTRY (a namespace is no login server)."""
+    host = {
+        # docker login keys credentials by the address given: registry.example.com/team
+        # would not be found for registry.example.com, nor docker.io/team for Docker Hub.
+        "name": "Resolve the registry host",
+        "id": "registry",
+        "if": "github.event_name != 'pull_request'",
+        "run": LiteralScalarString(
+            'first="${REGISTRY%%/*}"\n'
+            'case "$first" in *.*|*:*|localhost) host="$first" ;; *) host=docker.io ;; esac\n'
+            'echo "host=$host" >> "$GITHUB_OUTPUT"\n'),
+    }
+    return [host, {
         "name": "Log in to the registry",
         "if": "github.event_name != 'pull_request'",
         "uses": ACTIONS["login"],
         "with": {
-            "registry": "${{ env.REGISTRY }}",
+            "registry": "${{ steps.registry.outputs.host }}",
             "username": f"${{{{ secrets.{ci.username_secret} }}}}",
             "password": f"${{{{ secrets.{ci.password_secret} }}}}",
         },
-    }
+    }]
 
 
 def _bake_step(single: bool) -> dict[str, Any]:
@@ -193,10 +205,10 @@ def _bake_step(single: bool) -> dict[str, Any]:
     if not single:
         lines.append("${{ matrix.target }}.tags=")
     lines += [
-        "${{ matrix.target }}.cache-from=${{ matrix.cache }}",
+        "${{ matrix.target }}.cache-from=${{ steps.names.outputs.cache }}",
         # Pull requests read the cache but do not write it (no registry login).
         "${{ matrix.target }}.cache-to=${{ github.event_name != 'pull_request' && "
-        "format('{0},mode=max', matrix.cache) || '' }}",
+        "format('{0},mode=max', steps.names.outputs.cache) || '' }}",
         f"${{{{ matrix.target }}}}.output={output}",
     ]
     return {
@@ -208,7 +220,7 @@ def _bake_step(single: bool) -> dict[str, Any]:
             "source": ".",
             "files": "./docker-bake.hcl",
             "targets": "${{ matrix.target }}",
-            "set": LiteralScalarString("\n".join(lines) + "\n${{ matrix.deps }}"),
+            "set": LiteralScalarString("\n".join(lines) + "\n${{ steps.names.outputs.deps }}"),
         },
     }
 
@@ -219,13 +231,20 @@ def _build_steps(ci: GithubCi) -> list[dict[str, Any]]:
         {"name": "Set up QEMU (no native runner for this platform)", "if": "matrix.emulate",
          "uses": ACTIONS["qemu"]},
         {"uses": ACTIONS["buildx"]},
-        _login(ci),
+        *_login(ci),
         {
-            "name": "Resolve the image name",
+            # bake does not expand variables in --set values: names that hold
+            # ${REGISTRY} or ${TAG} (the image, registry cache refs) are expanded here.
+            "name": "Resolve image and cache names",
             "id": "names",
-            "if": "!matrix.single",
-            "env": {"IMAGE": "${{ matrix.image }}"},
-            "run": LiteralScalarString(EXPAND + 'echo "image=$(expand "$IMAGE")" >> "$GITHUB_OUTPUT"\n'),
+            "env": {"IMAGE": "${{ matrix.image }}", "CACHE": "${{ matrix.cache }}", "DEPS": "${{ matrix.deps }}"},
+            "run": LiteralScalarString(
+                EXPAND
+                + '{\n'
+                '  echo "image=$(expand "$IMAGE")"\n'
+                '  echo "cache=$(expand "$CACHE")"\n'
+                '  printf \'deps<<BAKEGEN_END\\n%s\\nBAKEGEN_END\\n\' "$(expand "$DEPS")"\n'
+                '} >> "$GITHUB_OUTPUT"\n'),
         },
         _bake_step(single=False),
         _bake_step(single=True),
@@ -261,7 +280,7 @@ def _merge_steps(ci: GithubCi) -> list[dict[str, Any]]:
             "with": {"path": "/tmp/digests", "pattern": "digests-${{ matrix.target }}-*", "merge-multiple": True},
         },
         {"uses": ACTIONS["buildx"]},
-        _login(ci),
+        *_login(ci),
         {
             "name": "Create the multi-platform tags",
             "working-directory": "/tmp/digests",

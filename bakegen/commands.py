@@ -79,14 +79,18 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     """Make sure the generated files are current, then hand over to `docker buildx bake`.
 
     Returns docker's exit code; raises BakegenError when the files are stale
-    (without --render), or docker, buildx or the builder cannot build them.
+    (without --render), REGISTRY or TAG would make invalid image names, or
+    docker, buildx or the builder cannot build them.
     """
+    import os
     import subprocess
 
     from . import buildx as buildx_module
+    from . import image_names
     from .errors import BakegenError, Diagnostic
 
     rendered = render_project(matrix_file, templates)
+    image_names.values(rendered.plan, os.environ)
     if any(s.changed for s in compare(rendered.project_dir, rendered.files)):
         if not render_first:
             raise BakegenError([Diagnostic(

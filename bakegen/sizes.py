@@ -13,9 +13,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from . import image_names
 from .errors import BakegenError, Diagnostic
 from .fields import parse_size
-from .plan import Plan, Var, repository
+from .plan import Plan, repository
 from .schema import Matrix
 
 
@@ -32,10 +33,6 @@ class Measured:
         return self.size > self.budget
 
 
-def _ref(parts: tuple, variables: dict[str, str]) -> str:
-    return "".join(variables[p.name] if isinstance(p, Var) else p for p in parts)
-
-
 def _inspect(docker: str, ref: str) -> dict:
     result = subprocess.run([docker, "buildx", "imagetools", "inspect", "--raw", ref],
                             capture_output=True, text=True)
@@ -50,18 +47,19 @@ def _manifest_size(manifest: dict) -> int:
 
 
 def measure(plan: Plan, matrix: Matrix) -> list[Measured]:
-    """Sizes of every pushed target with a budget, per platform."""
+    """Sizes of every pushed target with a budget, per platform, read from the images
+    that REGISTRY and TAG (environment, else the matrix's defaults) name."""
+    variables = image_names.values(plan, os.environ)
     docker = shutil.which("docker")
     if docker is None:
         raise BakegenError([Diagnostic("docker is not installed or not on PATH", file="docker",
                                        hint="install Docker with the buildx plugin")])
-    variables = {v.name: os.environ.get(v.name, str(v.default)) for v in plan.variables}
     out = []
     for t in plan.targets:
         budgets = matrix.services[t.service].size_budget
         if not t.push or not budgets:
             continue
-        ref = _ref(t.tags[0], variables)
+        ref = image_names.fill(t.tags[0], variables)
         top = _inspect(docker, ref)
         if "manifests" in top:  # an index: one manifest per platform
             by_platform = {}

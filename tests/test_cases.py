@@ -284,3 +284,13 @@ def test_local_builds_know_every_developer_platform(tmp_path):
     amd64 = dockerfile[dockerfile.index("AS production-linux-amd64"):dockerfile.index("AS production-linux-arm64")]
     assert 'ENV WORKERS="1"' in amd64
     assert 'ENV MODE="fast"' in dockerfile  # one value for every platform: common to all
+
+
+def test_sizes_without_docker(project, run, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    result = run("sizes", "-f", str(project("two-arch-service")))
+    assert result.exit_code == 2
+    assert result.stderr == ("docker: docker is not installed or not on PATH\n"
+                             "  hint: install Docker with the buildx plugin\n")

@@ -12,6 +12,7 @@ import re
 import subprocess
 import posixpath
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,8 +21,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: dockerfile_checks
 
+from buildkit import standalone_builder as standalone_builder_on  # noqa: E402
 from engine import Engine, EngineError  # noqa: E402
-from harness import PROJECT_NAMES, Build, Project, copy_project  # noqa: E402
+from harness import PROJECT_NAMES, Build, Project, copy_project, forget_images  # noqa: E402
 from registry import Registry  # noqa: E402
 from standins import StandIns, from_images  # noqa: E402
 
@@ -70,6 +72,26 @@ def registry(engine: Engine) -> Registry:
         return Registry(engine.root).start()
     except EngineError as exc:
         pytest.fail(f"the loopback registry could not be started:\n{exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def standalone_builder(engine: Engine) -> Iterator[dict[str, str]]:
+    """The environment of a `remote`-driver builder on the engine's BuildKit (buildkit.py): what
+    GitHub's runners build with, where `push-by-digest` works."""
+    try:
+        with standalone_builder_on(engine) as env:
+            yield env
+    except EngineError as exc:
+        pytest.fail(f"no standalone builder on the engine's BuildKit:\n{exc}", pytrace=False)
+
+
+@pytest.fixture
+def namespace(engine: Engine, registry: Registry) -> Iterator[str]:
+    """A registry namespace no other test or run uses, e.g. 127.0.0.1:5000/3f9a1c0b7e;
+    afterwards the engine forgets its local copies of the images pushed there."""
+    prefix = f"{registry.address}/{uuid.uuid4().hex[:10]}"
+    yield prefix
+    forget_images(engine, prefix)
 
 
 def _base_images(matrix: Path) -> list[str]:

@@ -35,9 +35,10 @@ PACKAGES = {
 OLD_BUILDX = ("trixie", "docker-buildx")  # buildx 0.13.1
 # From the machine's own suite, by the command each provides: the engine's runc
 # (newer suites' runc needs a newer glibc), debootstrap for stand-in root
-# filesystems, a registry, and an SSH agent for bake files that forward one.
+# filesystems, a registry, an SSH agent for bake files that forward one, and
+# jq, which the generated workflow's steps use.
 SYSTEM_PACKAGES = {"runc": "runc", "debootstrap": "debootstrap", "docker-registry": "docker-registry",
-                   "ssh-agent": "openssh-client"}
+                   "ssh-agent": "openssh-client", "jq": "jq"}
 
 DAEMON_CONFIG = {
     "features": {"containerd-snapshotter": True},
@@ -129,18 +130,28 @@ class Apt:
 
 
 class Engine:
-    """dockerd, containerd and buildx under `root`, reached through `env`."""
+    """dockerd, containerd and buildx under `root`, reached through `env`.
 
-    def __init__(self, root: Path | None = None) -> None:
+    The engine is shared by every suite on the machine. `Engine(instance=NAME)`
+    is another dockerd from the same binaries, with its own data root, image
+    store and build cache, for a test that must empty a build cache.
+    """
+
+    def __init__(self, root: Path | None = None, instance: str | None = None) -> None:
         self.root = root or home()
+        self.instance = instance
         self.bin = self.root / "engine"
+        # Daemon state: data root, daemon.json, log.
+        self.state = self.root if instance is None else self.root / "instances" / instance
         # Sockets have a short path limit: the exec root lives under /run.
-        # BAKEGEN_E2E_HOME and BAKEGEN_E2E_RUN together give a second engine
-        # (its own data, socket and, with BAKEGEN_E2E_BRIDGE=none, no bridge).
-        self.run_dir = Path(os.environ.get("BAKEGEN_E2E_RUN", "/run/bakegen-e2e"))
+        # BAKEGEN_E2E_HOME with BAKEGEN_E2E_RUN also give a second shared engine
+        # (its own data and socket; BAKEGEN_E2E_BRIDGE=none: no bridge).
+        default_run = os.environ.get("BAKEGEN_E2E_RUN", "/run/bakegen-e2e")
+        self.run_dir = Path(default_run if instance is None else f"{default_run}-{instance}")
         self.socket = self.run_dir / "docker.sock"
         self.config = self.root / "docker-config"
         self.old_config = self.root / "docker-config-buildx-0.13"
+        self.process: subprocess.Popen[bytes] | None = None  # dockerd, when this object started it
 
     # -- install -------------------------------------------------------------
 
@@ -198,15 +209,16 @@ class Engine:
         if self.running():
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        config = self.root / "daemon.json"
+        self.state.mkdir(parents=True, exist_ok=True)
+        config = self.state / "daemon.json"
         settings = dict(DAEMON_CONFIG)
         if os.environ.get("BAKEGEN_E2E_BRIDGE"):
             settings["bridge"] = os.environ["BAKEGEN_E2E_BRIDGE"]
         config.write_text(json.dumps(settings))
-        log = (self.root / "dockerd.log").open("ab")
-        subprocess.Popen(
+        log = (self.state / "dockerd.log").open("ab")
+        self.process = subprocess.Popen(
             [str(self.bin / "usr/sbin/dockerd"), "--config-file", str(config),
-             "--data-root", str(self.root / "data"), "--exec-root", str(self.run_dir / "exec"),
+             "--data-root", str(self.state / "data"), "--exec-root", str(self.run_dir / "exec"),
              "--pidfile", str(self.run_dir / "dockerd.pid"), "-H", f"unix://{self.socket}"],
             env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
         )
@@ -215,7 +227,7 @@ class Engine:
             if self.running():
                 return
             time.sleep(1)
-        tail = (self.root / "dockerd.log").read_text(errors="replace").splitlines()[-20:]
+        tail = (self.state / "dockerd.log").read_text(errors="replace").splitlines()[-20:]
         raise EngineError("dockerd did not answer within {:.0f} s; the end of its log:\n{}".format(
             timeout, "\n".join(tail)))
 
@@ -226,6 +238,22 @@ class Engine:
                 os.kill(int(pidfile.read_text().strip()), 15)
             except (ProcessLookupError, ValueError):
                 pass
+
+    def remove(self, timeout: float = 60) -> None:
+        """Stop a private instance and delete its data (never the shared engine)."""
+        if self.instance is None:
+            raise EngineError("the shared engine is never removed")
+        self.stop()
+        if self.process is not None:
+            self.process.wait(timeout)  # reaped, or it would linger as a zombie
+        shutil.rmtree(self.state, ignore_errors=True)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def prune_build_cache(self) -> None:
+        """Empty the build cache: only a private instance's, which no one else uses."""
+        if self.instance is None:
+            raise EngineError("never prune the shared engine's build cache: other suites' caches live there")
+        self.docker("buildx", "prune", "--all", "--force", "--builder", "default", timeout=300)
 
     def buildx_version(self, old: bool = False) -> str:
         out = self.docker("buildx", "version", env=self.old_buildx_env if old else self.env).stdout

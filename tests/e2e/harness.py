@@ -53,6 +53,21 @@ def bakegen(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
                           capture_output=True)
 
 
+def forget_images(engine: Engine, prefix: str) -> None:
+    """Untag the engine's images named under `prefix` (pushes keep a local copy), by
+    name only: an image that has other names keeps them."""
+    out = engine.docker("image", "ls", "--no-trunc", "--format",
+                        "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}").stdout
+    refs = []
+    for line in out.splitlines():
+        repository, tag, digest, image_id = line.split(" ")
+        if repository.startswith(prefix + "/"):
+            # Pushed by digest: no tag, and the name is held with the image's digest.
+            refs.append(f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest or image_id}")
+    if refs:
+        engine.docker("image", "rm", *sorted(set(refs)), check=False)
+
+
 @dataclass
 class Build:
     """One `docker buildx bake` run: its command, exit code, log and metadata."""
@@ -77,6 +92,12 @@ class Build:
         numbers = set(re.findall(rf"^#(\d+) .*{re.escape(error)}", self.log, re.MULTILINE))
         names = dict(re.findall(r"^#(\d+) (\[.*)$", self.log, re.MULTILINE))
         return sorted(names[n] for n in numbers if n in names)
+
+    def cached_steps(self) -> list[str]:
+        """Every step whose result came from the build cache, by its progress name."""
+        names = dict(re.findall(r"^#(\d+) (\[.*)$", self.log, re.MULTILINE))
+        cached = set(re.findall(r"^#(\d+) CACHED", self.log, re.MULTILINE))
+        return [names[n] for n in names if n in cached]
 
     def executed_steps(self) -> list[str]:
         """Every step that ran (not CACHED), by its progress name."""
@@ -184,9 +205,10 @@ class Project:
         resolved, _ = load_project(self.matrix)
         return {name for name, spec in resolved.matrix.services.items() if spec.run_as_root}
 
-    def tag(self, target: Target, index: int = 0) -> str:
-        """The image reference bake gives `target` here (its first tag by default)."""
-        values = {"REGISTRY": self.registry_prefix, "TAG": TAG}
+    def tag(self, target: Target, index: int = 0, registry: str | None = None) -> str:
+        """The image reference bake gives `target` here (its first tag by default), or with
+        REGISTRY=`registry`."""
+        values = {"REGISTRY": registry or self.registry_prefix, "TAG": TAG}
         return "".join(values[p.name] if isinstance(p, Var) else p for p in target.tags[index])
 
     def image_config(self, target: Target, platform: str) -> dict:

@@ -65,10 +65,51 @@ class Registry:
         """(media type, manifest) of repository:reference, as the registry serves it."""
         request = urllib.request.Request(
             f"http://{self.address}/v2/{repository}/manifests/{reference}",
-            headers={"Accept": ", ".join([
-                "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-                "application/vnd.docker.distribution.manifest.list.v2+json",
-                "application/vnd.docker.distribution.manifest.v2+json"])})
+            headers={"Accept": ", ".join(INDEX_TYPES + MANIFEST_TYPES)})
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
             return response.headers.get("Content-Type", body.get("mediaType", "")), body
+
+    def digest(self, repository: str, reference: str) -> str:
+        """The digest the registry gives repository:reference (its Docker-Content-Digest)."""
+        request = urllib.request.Request(f"http://{self.address}/v2/{repository}/manifests/{reference}",
+                                         method="HEAD", headers={"Accept": ", ".join(INDEX_TYPES + MANIFEST_TYPES)})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers["Docker-Content-Digest"]
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of `repository`, sorted."""
+        with urllib.request.urlopen(f"http://{self.address}/v2/{repository}/tags/list", timeout=10) as response:
+            return sorted(json.loads(response.read()).get("tags") or [])
+
+    def blob(self, repository: str, digest: str) -> dict:
+        with urllib.request.urlopen(f"http://{self.address}/v2/{repository}/blobs/{digest}", timeout=10) as response:
+            return json.loads(response.read())
+
+    def image(self, ref: str) -> tuple[str, tuple[str, ...]]:
+        """What the registry serves under `ref` (ADDRESS/repository:tag): ("index" or
+        "manifest", the platforms of its images, attestation manifests left out)."""
+        repository, _, tag = ref.removeprefix(self.address + "/").rpartition(":")
+        media_type, body = self.manifest(repository, tag)
+        if media_type in INDEX_TYPES:
+            return "index", tuple(sorted(platform_of(m) for m in body["manifests"] if not is_attestation(m)))
+        if media_type in MANIFEST_TYPES:
+            config = self.blob(repository, body["config"]["digest"])
+            return "manifest", (platform_of({"platform": config}),)
+        raise AssertionError(f"{ref} is {media_type}")
+
+
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
+               "application/vnd.docker.distribution.manifest.list.v2+json")
+MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",
+                  "application/vnd.docker.distribution.manifest.v2+json")
+
+
+def platform_of(entry: dict) -> str:
+    p = entry.get("platform", {})
+    return "/".join(x for x in (p.get("os"), p.get("architecture"), p.get("variant")) if x)
+
+
+def is_attestation(entry: dict) -> bool:
+    """An index entry that holds attestations (provenance, SBOM), not an image."""
+    return entry.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"

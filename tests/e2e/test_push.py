@@ -1,48 +1,52 @@
 """The push path against a real registry on loopback.
 
-`REGISTRY=127.0.0.1:5000/<project> TAG=e2e docker buildx bake push --push`,
-as the README says: every multi-platform tag is an index with exactly its
+`REGISTRY=127.0.0.1:5000/<run>/<project> TAG=e2e docker buildx bake push --push`,
+as the README says (each run in a namespace of its own, so an earlier run's
+tags cannot stand in for a missing push): every multi-platform tag is an index with exactly its
 platforms; every single-manifest (Lambda) tag is one image manifest, with
-no index and no attestation manifests, as AWS Lambda requires.
+no index and no attestation manifests, as AWS Lambda requires, and the
+registry serves that same manifest under each of its tags.
 """
 
 from __future__ import annotations
 
 import pytest
+from registry import MANIFEST_TYPES
 
 from bakegen.pipeline import load_project
 
-INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
-               "application/vnd.docker.distribution.manifest.list.v2+json")
-MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",
-                  "application/vnd.docker.distribution.manifest.v2+json")
 PUSHED = ["example", "deploy-policies", "go-lambda"]
-
-
-def platform_of(entry: dict) -> str:
-    p = entry.get("platform", {})
-    return "/".join(x for x in (p.get("os"), p.get("architecture"), p.get("variant")) if x)
+# Layers of an image; an attestation would be an in-toto layer.
+IMAGE_LAYERS = ("application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar+gzip",
+                "application/vnd.docker.image.rootfs.diff.tar.gzip")
 
 
 @pytest.mark.parametrize("name", PUSHED)
-def test_push_group_pushes_every_pushed_target_with_its_platforms(project, registry, name):
+def test_push_group_pushes_every_pushed_target_with_its_platforms(project, registry, namespace, name):
     p = project(name)
-    build = p.bake("push", "--push")
+    prefix = f"{namespace}/{name}"
+    build = p.bake("push", "--push", REGISTRY=prefix)
     assert build.returncode == 0, build.failure()
     resolved, _ = load_project(p.matrix)
     pushed = [t for t in p.plan.targets if t.push]
     assert pushed and sorted(build.metadata) == sorted(t.name for t in pushed)
     for t in pushed:
         single = resolved.service(t.service).single_manifest
+        digests = set()
         for i in range(len(t.tags)):
-            ref = p.tag(t, i)
+            ref = p.tag(t, i, prefix)
+            kind, platforms = registry.image(ref)
+            assert platforms == tuple(sorted(t.platforms)), ref
+            if not single:
+                assert kind == "index", ref
+                continue
+            assert kind == "manifest", f"{ref} is an index: Lambda rejects it"
             repository, _, tag = ref.removeprefix(registry.address + "/").rpartition(":")
             media_type, manifest = registry.manifest(repository, tag)
-            if single:
-                assert media_type in MANIFEST_TYPES, f"{ref} is {media_type}: Lambda rejects an index"
-                assert manifest["config"]["mediaType"].endswith(("config.v1+json", "container.image.v1+json"))
-            else:
-                assert media_type in INDEX_TYPES, f"{ref} is {media_type}"
-                images = [m for m in manifest["manifests"]
-                          if m.get("annotations", {}).get("vnd.docker.reference.type") != "attestation-manifest"]
-                assert sorted(platform_of(m) for m in images) == sorted(t.platforms), ref
+            assert media_type in MANIFEST_TYPES
+            assert manifest["config"]["mediaType"].endswith(("config.v1+json", "container.image.v1+json"))
+            assert {layer["mediaType"] for layer in manifest["layers"]} <= set(IMAGE_LAYERS), ref
+            digests.add(registry.digest(repository, tag))
+        # Every tag of a single-manifest target serves the one manifest bake pushed.
+        if single:
+            assert digests == {build.metadata[t.name]["containerimage.digest"]}, t.name

@@ -8,6 +8,8 @@ positions in one place, and `format_diagnostics` prints them in one place.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 Path = tuple[str | int, ...]
@@ -62,3 +64,12 @@ def format_diagnostics(diagnostics: list[Diagnostic], limit: int = 100) -> str:
     if len(ordered) > limit:
         lines.append(f"... and {len(ordered) - limit} more errors (showing the first {limit})")
     return "\n".join(lines)
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A hint for a name that is not one of `choices`: the closest one, else all of them."""
+    choices = list(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return ("defined: " + ", ".join(choices)) if choices else ""

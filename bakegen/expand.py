@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import dockerignore, runtimes
 from .plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable
-from .resolve import Resolved, ResolvedService, bake_name
+from .resolved import Resolved, ResolvedService, bake_name
 from .schema import Cache
 from .errors import BakegenError, Diagnostic
 from .plan import display

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .plan import Plan
-from .resolve import Resolved
+from .resolved import Resolved
 
 
 def _id(kind: str, name: str) -> str:

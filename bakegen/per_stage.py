@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import schema
-from .errors import Diagnostic, Path
+from .errors import Diagnostic, Path, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,8 @@ def resolve(matrix: schema.Matrix, name: str, spec: schema.Service, stages: tupl
     errors = []
     for stage, settings in spec.per_stage.items():
         if stage not in matrix.stages:
-            from .resolve import _suggest
-
             errors.append(Diagnostic(f"unknown stage '{stage}'", path=at + (stage,),
-                                     hint=_suggest(stage, matrix.stages)))
+                                     hint=did_you_mean(stage, matrix.stages)))
         elif stage not in stages:
             errors.append(Diagnostic(f"'{name}' does not build stage '{stage}'", path=at + (stage,),
                                      hint=f"it builds: {', '.join(stages)}"))

@@ -9,82 +9,16 @@ becomes a Diagnostic with the path of the offending key, all collected.
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
 from . import per_stage, runtimes, schema
-from .errors import BakegenError, Diagnostic, Path
+from .errors import BakegenError, Diagnostic, Path, did_you_mean
+from .resolved import Resolved, ResolvedService, bake_name, local_platforms
+
+__all__ = ["RESERVED_GROUPS", "Resolved", "ResolvedService", "bake_name", "resolve"]
 
 RESERVED_GROUPS = ("default", "push")
-# The machines developers build on. `LOCAL_PLATFORM=true docker buildx bake`
-# builds for the machine's own platform, whatever a service deploys to, so
-# every generated Dockerfile knows these too.
-LOCAL_PLATFORMS = ("linux/amd64", "linux/arm64")
-
-
-@dataclass(frozen=True)
-class ResolvedService:
-    name: str
-    spec: schema.Service
-    runtime: str  # of the service whose image this is (image_of followed)
-    root: str  # the service whose image is built: itself unless image_of
-    context: str  # '/'-separated, relative to the project folder
-    platforms: tuple[str, ...]
-    stages: tuple[str, ...]
-    deploy: str | None
-    single_manifest: bool
-    base_build: str | None  # image references, for templated runtimes
-    base_run: str | None
-    dockerfile: str | None  # the user's Dockerfile (runtime: dockerfile)
-    targets: dict[str, str]  # stage -> Dockerfile stage
-    args: dict[str, dict[str, str]]  # name -> platform -> value
-    env: dict[str, dict[str, str]]
-    contexts: dict[str, str] = field(default_factory=dict)
-    # Platforms only a local build asks for (LOCAL_PLATFORMS this service is
-    # not built for); `args` and `env` have values for them too.
-    local_platforms: tuple[str, ...] = ()
-    # Environment and command per Dockerfile stage (see per_stage.py).
-    stage_values: dict[str, per_stage.StageValues] = field(default_factory=dict)
-
-    @property
-    def all_platforms(self) -> tuple[str, ...]:
-        return self.platforms + self.local_platforms
-
-
-@dataclass(frozen=True)
-class Resolved:
-    matrix: schema.Matrix
-    services: tuple[ResolvedService, ...]
-    output: str = "generated"  # '/'-separated, inside the project; "" is the project folder
-    templates: str | None = None  # override folder, checked to exist
-
-    def service(self, name: str) -> ResolvedService:
-        return self._by_name[name]
-
-    @property
-    def _by_name(self) -> dict[str, ResolvedService]:
-        # Built on first use; a frozen dataclass cannot take it as a field.
-        index = self.__dict__.get("_index")
-        if index is None:
-            index = {s.name: s for s in self.services}
-            object.__setattr__(self, "_index", index)
-        return index
-
-
-def local_platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
-    """LOCAL_PLATFORMS a service built for `platforms` does not cover."""
-    from .runtimes.common import platform_slug
-
-    built = {platform_slug(p) for p in platforms}
-    return tuple(p for p in LOCAL_PLATFORMS if platform_slug(p) not in built)
-
-
-def bake_name(*parts: str) -> str:
-    """The bake name for a service/stage: parts joined by '-', '.' replaced by '_'."""
-    return "-".join(parts).replace(".", "_")
 
 
 def resolve(matrix: schema.Matrix, project_dir: FsPath) -> Resolved:
@@ -100,14 +34,6 @@ def resolve(matrix: schema.Matrix, project_dir: FsPath) -> Resolved:
     if r.errors:
         raise BakegenError(r.errors)
     return Resolved(matrix, services, "" if output == "." else output, templates)
-
-
-def _suggest(name: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return ("defined: " + ", ".join(choices)) if choices else ""
 
 
 class _Resolver:
@@ -172,7 +98,7 @@ class _Resolver:
         targets.update({k: v for k, v in spec.targets.items() if k in targets})
         for key in spec.targets:
             if key not in self.m.stages:
-                self.error(at + ("targets", key), f"unknown stage '{key}'", _suggest(key, self.m.stages))
+                self.error(at + ("targets", key), f"unknown stage '{key}'", did_you_mean(key, self.m.stages))
 
         stage_values, problems = per_stage.resolve(self.m, name, spec, stages, targets, runtime)
         self.errors.extend(problems)
@@ -210,7 +136,7 @@ class _Resolver:
             if target not in self.m.services:
                 if current == name:
                     self.error(("services", name, "image_of"), f"unknown service '{target}'",
-                               _suggest(target, self.m.services))
+                               did_you_mean(target, self.m.services))
                 return current, current_spec
             if target in seen:
                 if target == name:
@@ -311,7 +237,7 @@ class _Resolver:
         deploy = self.m.deploy_targets.get(deploy_name)
         if deploy is None and self.m.services[name].deploy is not None:
             self.error(("services", name, "deploy"), f"unknown deploy target '{deploy_name}'",
-                       _suggest(deploy_name, self.m.deploy_targets))
+                       did_you_mean(deploy_name, self.m.deploy_targets))
         return deploy
 
     def platforms(self, name: str, spec: schema.Service, deploy_name: str | None,
@@ -367,7 +293,7 @@ class _Resolver:
         out: list[str] = []
         for i, stage in enumerate(spec.stages):
             if stage not in self.m.stages:
-                self.error(at + (i,), f"unknown stage '{stage}'", _suggest(stage, self.m.stages))
+                self.error(at + (i,), f"unknown stage '{stage}'", did_you_mean(stage, self.m.stages))
             elif stage in out:
                 self.error(at + (i,), f"stage '{stage}' is listed twice")
             else:
@@ -391,7 +317,7 @@ class _Resolver:
                 # falls back to the `base` value itself.
                 path = at + ("base", role) if spec.base else at + ("runtime",)
                 self.error(path, f"unknown image '{key}'",
-                           _suggest(key, self.m.images) or f"add it under `images`, e.g. {key}: <image reference>")
+                           did_you_mean(key, self.m.images) or f"add it under `images`, e.g. {key}: <image reference>")
             refs.append(image)
         return refs[0], refs[1]
 

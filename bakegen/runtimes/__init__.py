@@ -15,7 +15,7 @@ from ..errors import Diagnostic
 from ..schema import BaseImages, Matrix
 
 if TYPE_CHECKING:
-    from ..resolve import Resolved, ResolvedService
+    from ..resolved import Resolved, ResolvedService
 
 
 class Runtime(Protocol):

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
+from ..platforms import platform_slug
 from . import wheels
 
 if TYPE_CHECKING:
-    from ..resolve import ResolvedService
+    from ..resolved import ResolvedService
 
 # Default non-root identity of every generated image (`user:` changes it), so
 # volume permissions and Kubernetes `runAsUser` policies can rely on it.
@@ -25,17 +26,6 @@ APP_DIR = "/app"
 IGNORE = (".git", ".gitignore", ".gitattributes", ".github", ".hg", ".svn", ".idea", ".vscode",
           "**/.env", "**/.env.*", "**/*.env", "**/.envrc", "Dockerfile*", ".dockerignore",
           "**/docker-bake.hcl", "**/.bakegen-manifest")
-
-
-def platform_slug(platform: str) -> str:
-    """The suffix BuildKit's ${TARGETOS}-${TARGETARCH}${TARGETVARIANT} gives `platform`.
-
-    arm64's default variant v8 is normalised away by BuildKit, so it is here too.
-    """
-    parts = platform.split("/")
-    if parts[1:] == ["arm64", "v8"]:
-        parts = parts[:2]
-    return f"{parts[0]}-{parts[1]}{''.join(parts[2:])}"
 
 
 def bake_arg_name(name: str, slug: str) -> str:

@@ -11,7 +11,7 @@ from ..schema import BaseImages, Matrix
 from .common import split_per_platform
 
 if TYPE_CHECKING:
-    from ..resolve import Resolved, ResolvedService
+    from ..resolved import Resolved, ResolvedService
 
 name = "dockerfile"
 template = None

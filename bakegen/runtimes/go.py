@@ -10,7 +10,7 @@ from ..schema import BaseImages, GoOptions, Matrix
 from . import common
 
 if TYPE_CHECKING:
-    from ..resolve import Resolved, ResolvedService
+    from ..resolved import Resolved, ResolvedService
 
 name = "go"
 template = "go.Dockerfile.j2"

@@ -15,7 +15,7 @@ from ..schema import BaseImages, Matrix
 from . import common
 
 if TYPE_CHECKING:
-    from ..resolve import Resolved, ResolvedService
+    from ..resolved import Resolved, ResolvedService
 
 name = "image_of"
 template = "image-of.Dockerfile.j2"

@@ -12,7 +12,7 @@ from ..schema import BaseImages, Matrix, PythonOptions, SystemPackages
 from . import common, pyproject, wheels
 
 if TYPE_CHECKING:
-    from ..resolve import Resolved, ResolvedService
+    from ..resolved import Resolved, ResolvedService
 
 name = "python"
 template = "python.Dockerfile.j2"

@@ -24,6 +24,7 @@ import subprocess
 import tarfile
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,15 +224,20 @@ class StandIns:
 
     def ensure(self, refs: list[str]) -> list[str]:
         """Make a two-platform stand-in for each reference not in the store yet; return those made."""
-        made = []
+        missing = []
         for ref in sorted(set(refs)):
             found = self.engine.docker("image", "inspect", "--format",
                                        '{{ index .Config.Labels "org.bakegen.standin" }}', ref, check=False)
-            if found.returncode == 0 and found.stdout.strip() == VERSION:
-                continue
+            if not (found.returncode == 0 and found.stdout.strip() == VERSION):
+                missing.append(ref)
+        if missing:
+            # The two root filesystems download and unpack at the same time:
+            # a minute each, mostly waiting on the mirror.
+            with ThreadPoolExecutor(max_workers=len(ARCHES)) as pool:
+                list(pool.map(self.debian, ARCHES))
+        for ref in missing:
             self.build(ref, self.spec(ref))
-            made.append(ref)
-        return made
+        return missing
 
     def build(self, ref: str, spec: Spec) -> None:
         context = Path(tempfile.mkdtemp(prefix="standin-", dir=self.dir))

@@ -182,13 +182,16 @@ def _login(ci: GithubCi) -> dict[str, Any]:
 
 def _bake_step(single: bool) -> dict[str, Any]:
     push = "${{ github.event_name != 'pull_request' }}"
+    # File times rewritten to the commit's: two runs for one commit push the same digests.
+    epoch = "rewrite-timestamp=true,source-date-epoch=${{ env.SOURCE_DATE_EPOCH }}"
     if single:
         # One platform, no attestations, pushed with its tags: a plain image
         # manifest, which is what AWS Lambda accepts (not an index).
-        output = f"type=image,push={push}"
+        output = f"type=image,push={push},{epoch}"
     else:
         # Pushed by digest, without tags; the merge job tags the index.
-        output = f'type=image,"name=${{{{ steps.names.outputs.image }}}}",push-by-digest=true,name-canonical=true,push={push}'
+        output = (f'type=image,"name=${{{{ steps.names.outputs.image }}}}",push-by-digest=true,'
+                  f'name-canonical=true,push={push},{epoch}')
     lines = ["${{ matrix.target }}.platform=${{ matrix.platform }}"]
     if not single:
         lines.append("${{ matrix.target }}.tags=")
@@ -216,6 +219,8 @@ def _bake_step(single: bool) -> dict[str, Any]:
 def _build_steps(ci: GithubCi) -> list[dict[str, Any]]:
     return [
         {"uses": ACTIONS["checkout"]},
+        {"name": "Use the commit's time for the images' times",
+         "run": 'echo "SOURCE_DATE_EPOCH=$(git log -1 --pretty=%ct)" >> "$GITHUB_ENV"'},
         {"name": "Set up QEMU (no native runner for this platform)", "if": "matrix.emulate",
          "uses": ACTIONS["qemu"]},
         {"uses": ACTIONS["buildx"]},

@@ -66,6 +66,9 @@ class Target:
     cache_to: tuple[Interpolated, ...] = ()
     push: bool = False
     deploy: str | None = None
+    # `output` when SOURCE_DATE_EPOCH is set (pushed targets without a stage
+    # `output`): the image exporter rewrites file times to it.
+    epoch_output: tuple[Interpolated, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ from engine import EngineError
 
 # BAKEGEN_E2E_REGISTRY picks another loopback port, e.g. for two suites at once.
 ADDRESS = os.environ.get("BAKEGEN_E2E_REGISTRY", "127.0.0.1:5000")
+# What a manifest request accepts: indexes and image manifests, OCI and Docker's.
+MANIFEST_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                  "application/vnd.docker.distribution.manifest.list.v2+json",
+                  "application/vnd.docker.distribution.manifest.v2+json")
 
 
 class Registry:
@@ -61,14 +65,19 @@ class Registry:
             time.sleep(0.5)
         raise EngineError(f"the registry did not answer on {self.address}; see {self.root / 'registry.log'}")
 
+    def digest(self, repository: str, reference: str) -> str:
+        """The digest of the manifest repository:reference names, as the registry computes it."""
+        request = urllib.request.Request(
+            f"http://{self.address}/v2/{repository}/manifests/{reference}", method="HEAD",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.headers["Docker-Content-Digest"]
+
     def manifest(self, repository: str, reference: str) -> tuple[str, dict]:
         """(media type, manifest) of repository:reference, as the registry serves it."""
         request = urllib.request.Request(
             f"http://{self.address}/v2/{repository}/manifests/{reference}",
-            headers={"Accept": ", ".join([
-                "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-                "application/vnd.docker.distribution.manifest.list.v2+json",
-                "application/vnd.docker.distribution.manifest.v2+json"])})
+            headers={"Accept": ", ".join(MANIFEST_TYPES)})
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
             return response.headers.get("Content-Type", body.get("mediaType", "")), body

@@ -189,6 +189,7 @@ target "catalog-api-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/catalog-api:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/catalog-api:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -254,6 +255,7 @@ target "storefront-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/storefront:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/storefront:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -371,6 +373,7 @@ target "insights-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/insights:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/insights:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -436,6 +439,7 @@ target "portal-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -510,6 +514,7 @@ target "portal-web-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal-web:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal-web:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -584,6 +589,7 @@ target "portal-scheduler-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -627,6 +633,7 @@ target "orchestrator-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/orchestrator:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/orchestrator:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -670,6 +677,7 @@ target "reducer-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/reducer:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/reducer:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -707,6 +715,7 @@ target "ledger-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/ledger:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/ledger:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]

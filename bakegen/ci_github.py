@@ -99,7 +99,7 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
                     "runner": runner or ci.runners.get("linux/amd64", "ubuntu-24.04"),
                     "emulate": runner is None,
                     "image": image_name(t),
-                    "single": bool(t.attest),
+                    "single": t.single_manifest,
                     "tags": ",".join(display(tag) for tag in t.tags),
                     "cache": _cache_entry(t, platform, ci),
                     # Targets this one starts from build in the same bake run:
@@ -130,7 +130,7 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
             names.append(job_name)
         previous = names
 
-    merge_targets = [t for t in pushed if not t.attest]
+    merge_targets = [t for t in pushed if not t.single_manifest]
     builds = list(jobs)
     merges = [{"target": t.name, "image": image_name(t), "tags": " ".join(display(tag) for tag in t.tags)}
               for t in merge_targets]

@@ -23,6 +23,10 @@ from .runtimes.image_of import base_context
 # Lambda and other single-manifest targets reject image indexes, and
 # attestations turn a single-platform push into an index.
 NO_ATTESTATIONS = ("type=provenance,disabled=true", "type=sbom,disabled=true")
+# What pushed images carry (project.attestations): how they were built and what
+# is in them. Not for LOCAL_PLATFORM builds: Docker's classic image store
+# cannot hold attestations, and a developer's --load needs none.
+ATTESTATIONS = ("type=provenance,mode=max", "type=sbom")
 
 DOCKERFILE_NAME = "Dockerfile"
 # The target docker/metadata-action's bake file defines.
@@ -162,6 +166,9 @@ def _targets(resolved: Resolved, service: ResolvedService,
             contexts=contexts,
             labels=labels,
             attest=NO_ATTESTATIONS if service.single_manifest else (),
+            single_manifest=service.single_manifest,
+            push_attest=ATTESTATIONS if stage_spec.push and m.project.attestations and not service.single_manifest
+            else (),
             output=tuple(stage_spec.output or ()),
             secret=secrets,
             inherits=(METADATA_ACTION,) if m.project.metadata_action and stage_spec.push else (),

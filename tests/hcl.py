@@ -64,6 +64,7 @@ def literal(raw: str) -> str:
 LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[BAKE_LOCAL_PLATFORM\] : \[(.*)\]\}$")
 CACHE_EXPORT = re.compile(r"^\$\{CACHE_EXPORT \? \[(.*)\] : \[\]\}$")
 EPOCH = re.compile(r'^\$\{SOURCE_DATE_EPOCH == "" \? \[\] : \[(.*)\]\}$')
+UNLESS_LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[\] : \[(.*)\]\}$")
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
@@ -79,6 +80,10 @@ def _value(raw: Any) -> Any:
             # cache-to = CACHE_EXPORT ? [...] : []: written only when asked for
             return {"if": "CACHE_EXPORT", "then": [decode(i) for i in re.findall(r'"(?:[^"\\]|\\.)*"',
                                                                                    cache_export.group(1))]}
+        unless_local = UNLESS_LOCAL.match(raw)
+        if unless_local:
+            # attest = LOCAL_PLATFORM ? [] : [...]: every platform's build, not the local one
+            return {"unless": "LOCAL_PLATFORM", "then": [decode(i) for i in STRING.findall(unless_local.group(1))]}
         epoch = EPOCH.match(raw)
         if epoch:
             # output = SOURCE_DATE_EPOCH == "" ? [] : [...]: only for a commit's time

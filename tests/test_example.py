@@ -60,7 +60,10 @@ def test_bake_file_matches_plan(example, run):
         assert got.get("args", {}) == {k: (v,) if v else () for k, v in t.args.items()}
         assert got.get("contexts", {}) == {k: (v,) for k, v in t.contexts.items()}
         assert got.get("labels", {}) == dict(t.labels)
-        assert got.get("attest", []) == [(a,) for a in t.attest]
+        if t.push_attest:
+            assert got["attest"] == {"unless": "LOCAL_PLATFORM", "then": [(a,) for a in t.push_attest]}
+        else:
+            assert got.get("attest", []) == [(a,) for a in t.attest]
         if t.epoch_output:
             assert got["output"] == {"if": "SOURCE_DATE_EPOCH", "then": list(t.epoch_output)}
         else:

@@ -248,7 +248,8 @@ def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> d
     shared = common.shared_values(service)
     shared["context_paths"] = dict(sorted({**shared["context_paths"],
                                            **{k: f"/src/{v}" for k, v in contexts.items()}}.items()))
-    workdir = shared["workdir"]
+    # Local packages are found at their place in the mirrored project layout.
+    workdir = shared["workdir"] = common.workdir(service.context, mirrored=bool(shared["context_paths"] or local))
     if manager == "pip":
         requirements = "requirements.txt"
         dev = dev_requirements(service, project_dir)

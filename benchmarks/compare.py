@@ -5,6 +5,7 @@ from the app of the fixture of the same name under tests/projects), on the
 engine the end-to-end suite uses and in one run, per platform:
 
 - cold:        an empty build cache (`docker buildx prune --all`), then a build;
+- no change:   the same build again: the floor of any rebuild;
 - source:      one line added to one source file, then a build;
 - dependency:  one dependency added (or a local module changed), then a build;
 - size:        the compressed size of the image as pushed (what a deploy pulls),
@@ -14,13 +15,14 @@ engine the end-to-end suite uses and in one run, per platform:
                build machine's they need emulation, which this machine does not
                have, so such a build has no time: "needs emulation".
 
-Both sides are built with `docker buildx bake` and host networking (a second
-bake file, as in the e2e suite), the team's Dockerfile as the target it names.
+Both sides are built with `docker buildx bake` and host networking (as in the
+e2e suite): the team's Dockerfile at its final stage, once per image its
+setup makes (case 3's compose file builds `build: .` for three services).
 Run from the repository root, as root on Debian (see tests/e2e/engine.py), on
 an engine no one else uses: it empties the build cache before every cold
 build (BAKEGEN_E2E_HOME/_RUN/_BRIDGE/_REGISTRY choose a second engine).
 
-    python benchmarks/compare.py [--case NAME ...]
+    python benchmarks/compare.py [--case NAME ...] [--runs N]
 
 Timings are for this script and the README, never assertions in the tests.
 """
@@ -116,14 +118,25 @@ CASES = (
 )
 
 
+# The builds of one side on one platform, in order; "no change" is the floor
+# of a bake that finds everything in its cache.
+BUILDS = ("cold", "no change", "source", "dependency")
+
+
 @dataclass
 class Measured:
-    cold: Build | None = None
-    source: Build | None = None
-    dependency: Build | None = None
+    builds: dict[str, list[Build]] = field(default_factory=dict)  # one per run
     size: int | None = None  # bytes, compressed, as pushed
     layers: int | None = None
     runs_on_target: int = 0
+
+    def seconds(self, what: str) -> float | None:
+        runs = sorted(b.seconds for b in self.builds.get(what, []))
+        return runs[len(runs) // 2] if runs else None
+
+    def merge(self, other: Measured) -> None:
+        for what, builds in other.builds.items():
+            self.builds.setdefault(what, []).extend(builds)
 
 
 class TeamProject:
@@ -235,18 +248,19 @@ def measure(engine: Engine, registry: Registry, case: Case, side: str, work: Pat
         if platform != BUILD_PLATFORM and runs:
             continue  # needs emulation: no time on this machine
         engine.docker("buildx", "prune", "--all", "--force")
-        m.cold = build()
+        m.builds["cold"] = [build()]
+        m.builds["no change"] = [build()]
         build("--push")
         m.size, m.layers = pushed_size(registry, refs[0], platform)
         append_line(root / case.source, "//" if case.source.endswith(".go") else "#")
-        m.source = build()
+        m.builds["source"] = [build()]
         case.dependency(root)
-        m.dependency = build()
+        m.builds["dependency"] = [build()]
     return out
 
 
-def seconds(build: Build | None) -> str:
-    return f"{build.seconds:.1f} s" if build else "-"
+def seconds(value: float | None) -> str:
+    return f"{value:.1f} s" if value is not None else "-"
 
 
 def megabytes(size: int | None) -> str:
@@ -254,17 +268,17 @@ def megabytes(size: int | None) -> str:
 
 
 def table(results: list[tuple[Case, dict[str, dict[str, Measured]]]]) -> str:
-    lines = ["| case | platform | Dockerfiles | cold | source change | dependency change | size | layers "
-             "| RUN on target |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| case | platform | Dockerfiles | cold | no change | source change | dependency change | size "
+             "| layers | RUN on target |", "|---|---|---|---|---|---|---|---|---|---|"]
     for case, sides in results:
         for platform in PLATFORMS:
             for side, label in (("team", "hand-written"), ("bakegen", "bakegen")):
                 m = sides[side][platform]
                 runs = str(m.runs_on_target)
-                if m.cold is None:
-                    timing = [f"needs emulation: {m.runs_on_target} RUN steps", "-", "-"]
+                if not m.builds:
+                    timing = [f"needs emulation: {m.runs_on_target} RUN steps", "-", "-", "-"]
                 else:
-                    timing = [seconds(m.cold), seconds(m.source), seconds(m.dependency)]
+                    timing = [seconds(m.seconds(what)) for what in BUILDS]
                 lines.append(f"| {case.name} | {platform} | {label} | " + " | ".join(timing)
                              + f" | {megabytes(m.size)} | {m.layers if m.layers is not None else '-'} | {runs} |")
     return "\n".join(lines)
@@ -274,6 +288,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", choices=[c.name for c in CASES],
                         help="only this case (repeatable); default: all three")
+    parser.add_argument("--runs", type=int, default=1, help="repeat every measurement; times are medians")
     args = parser.parse_args()
     cases = [c for c in CASES if not args.case or c.name in args.case]
 
@@ -282,19 +297,28 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bakegen-compare-"))
     results = []
     for case in cases:
-        sides = {side: measure(engine, registry, case, side, work / case.name) for side in ("team", "bakegen")}
+        sides = {}
+        for run in range(args.runs):
+            for side in ("team", "bakegen"):
+                measured = measure(engine, registry, case, side, work / f"{case.name}-{run}")
+                if side not in sides:
+                    sides[side] = measured
+                else:
+                    for platform, m in measured.items():
+                        sides[side][platform].merge(m)
         results.append((case, sides))
 
     print(f"Side by side, {datetime.date.today()}: {host.machine()}, {os.cpu_count()} cores, Docker "
           f"{engine.docker('version', '--format', '{{.Server.Version}}').stdout.strip()} (containerd image "
-          f"store), buildx {engine.buildx_version()}, stand-in base images.\n")
+          f"store), buildx {engine.buildx_version()}, stand-in base images; times are the median of "
+          f"{args.runs} run(s).\n")
     print(table(results))
     for case, sides in results:
         print(f"\n{case.name}: {case.title}; dependency change: {case.dependency_label}.")
         for side, label in (("team", "hand-written"), ("bakegen", "bakegen")):
             m = sides[side][BUILD_PLATFORM]
-            for what, build in (("source", m.source), ("dependency", m.dependency)):
-                steps = stage_steps(build) if build else []
+            for what in ("source", "dependency"):
+                steps = stage_steps(m.builds[what][0]) if m.builds else []
                 print(f"- {label}, {BUILD_PLATFORM}, after the {what} change, {len(steps)} steps ran: "
                       + "; ".join(steps))
     return 0

@@ -24,6 +24,11 @@ variable "CREATED" {
   default = ""
 }
 
+# Unix time of the commit (git log -1 --pretty=%ct): pushed images take it as their creation and file times, so two builds of one commit push the same digests. Empty: build time.
+variable "SOURCE_DATE_EPOCH" {
+  default = ""
+}
+
 # true: build only for this machine's platform (BAKE_LOCAL_PLATFORM), e.g. to --load.
 variable "LOCAL_PLATFORM" {
   default = false
@@ -131,6 +136,9 @@ target "catalog-api-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/catalog-api:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
     "org.opencontainers.image.version" = "${TAG}"
@@ -149,6 +157,9 @@ target "catalog-api-test" {
   target = "test"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/catalog-api:${TAG}-test"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
     "org.opencontainers.image.version" = "${TAG}"
@@ -168,6 +179,9 @@ target "catalog-api-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/catalog-api:${TAG}", "${REGISTRY}/catalog-api:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "catalog-api"
     "org.opencontainers.image.version" = "${TAG}"
@@ -175,8 +189,10 @@ target "catalog-api-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/catalog-api:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/catalog-api:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "storefront-development" {
@@ -186,6 +202,9 @@ target "storefront-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64"]
   tags = ["${REGISTRY}/storefront:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "storefront"
     "org.opencontainers.image.version" = "${TAG}"
@@ -204,6 +223,9 @@ target "storefront-test" {
   target = "test"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64"]
   tags = ["${REGISTRY}/storefront:${TAG}-test"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "storefront"
     "org.opencontainers.image.version" = "${TAG}"
@@ -223,6 +245,9 @@ target "storefront-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64"]
   tags = ["${REGISTRY}/storefront:${TAG}", "${REGISTRY}/storefront:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "storefront"
     "org.opencontainers.image.version" = "${TAG}"
@@ -230,8 +255,10 @@ target "storefront-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/storefront:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/storefront:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "finalize-test" {
@@ -241,6 +268,9 @@ target "finalize-test" {
   target = "test"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/finalize:${TAG}-test"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "shared" = "./example/functions/shared"
   }
@@ -264,6 +294,9 @@ target "finalize-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/finalize:${TAG}", "${REGISTRY}/finalize:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "shared" = "./example/functions/shared"
   }
@@ -277,6 +310,7 @@ target "finalize-production" {
   attest = ["type=provenance,disabled=true", "type=sbom,disabled=true"]
   cache-from = ["type=registry,ref=${REGISTRY}/finalize:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/finalize:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "insights-development" {
@@ -286,6 +320,9 @@ target "insights-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/insights:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "insights"
     "org.opencontainers.image.version" = "${TAG}"
@@ -304,6 +341,9 @@ target "insights-test" {
   target = "test"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/insights:${TAG}-test"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "insights"
     "org.opencontainers.image.version" = "${TAG}"
@@ -323,6 +363,9 @@ target "insights-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/insights:${TAG}", "${REGISTRY}/insights:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "insights"
     "org.opencontainers.image.version" = "${TAG}"
@@ -330,8 +373,10 @@ target "insights-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/insights:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/insights:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "portal-development" {
@@ -341,6 +386,9 @@ target "portal-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "portal"
     "org.opencontainers.image.version" = "${TAG}"
@@ -359,6 +407,9 @@ target "portal-test" {
   target = "test"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal:${TAG}-test"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "portal"
     "org.opencontainers.image.version" = "${TAG}"
@@ -378,6 +429,9 @@ target "portal-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal:${TAG}", "${REGISTRY}/portal:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "portal"
     "org.opencontainers.image.version" = "${TAG}"
@@ -385,8 +439,10 @@ target "portal-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "portal-web-development" {
@@ -396,6 +452,9 @@ target "portal-web-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-web:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "image-development" = "target:portal-development"
   }
@@ -417,6 +476,9 @@ target "portal-web-test" {
   target = "test"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-web:${TAG}-test"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "image-test" = "target:portal-test"
   }
@@ -439,6 +501,9 @@ target "portal-web-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-web:${TAG}", "${REGISTRY}/portal-web:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "image-production" = "target:portal-production"
   }
@@ -449,8 +514,10 @@ target "portal-web-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal-web:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal-web:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "portal-scheduler-development" {
@@ -460,6 +527,9 @@ target "portal-scheduler-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-scheduler:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "image-development" = "target:portal-development"
   }
@@ -481,6 +551,9 @@ target "portal-scheduler-test" {
   target = "test"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-scheduler:${TAG}-test"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "image-test" = "target:portal-test"
   }
@@ -503,6 +576,9 @@ target "portal-scheduler-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/arm64"]
   tags = ["${REGISTRY}/portal-scheduler:${TAG}", "${REGISTRY}/portal-scheduler:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   contexts = {
     "image-production" = "target:portal-production"
   }
@@ -513,8 +589,10 @@ target "portal-scheduler-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "orchestrator-development" {
@@ -524,6 +602,9 @@ target "orchestrator-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/orchestrator:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "orchestrator"
     "org.opencontainers.image.version" = "${TAG}"
@@ -542,6 +623,9 @@ target "orchestrator-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/orchestrator:${TAG}", "${REGISTRY}/orchestrator:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "orchestrator"
     "org.opencontainers.image.version" = "${TAG}"
@@ -549,8 +633,10 @@ target "orchestrator-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/orchestrator:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/orchestrator:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "reducer-development" {
@@ -560,6 +646,9 @@ target "reducer-development" {
   target = "development"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/reducer:${TAG}-development"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "reducer"
     "org.opencontainers.image.version" = "${TAG}"
@@ -578,6 +667,9 @@ target "reducer-production" {
   target = "production"
   platforms = LOCAL_PLATFORM ? [BAKE_LOCAL_PLATFORM] : ["linux/amd64", "linux/arm64"]
   tags = ["${REGISTRY}/reducer:${TAG}", "${REGISTRY}/reducer:latest"]
+  args = {
+    "SOURCE_DATE_EPOCH" = ""
+  }
   labels = {
     "org.opencontainers.image.title" = "reducer"
     "org.opencontainers.image.version" = "${TAG}"
@@ -585,8 +677,10 @@ target "reducer-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/reducer:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/reducer:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }
 
 target "ledger-development" {
@@ -621,6 +715,8 @@ target "ledger-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
+  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
   cache-from = ["type=registry,ref=${REGISTRY}/ledger:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/ledger:cache-production,mode=max"] : []
+  output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
 }

@@ -99,7 +99,7 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
                     "runner": runner or ci.runners.get("linux/amd64", "ubuntu-24.04"),
                     "emulate": runner is None,
                     "image": image_name(t),
-                    "single": bool(t.attest),
+                    "single": t.single_manifest,
                     "tags": ",".join(display(tag) for tag in t.tags),
                     "cache": _cache_entry(t, platform, ci),
                     # Targets this one starts from build in the same bake run:
@@ -130,7 +130,7 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
             names.append(job_name)
         previous = names
 
-    merge_targets = [t for t in pushed if not t.attest]
+    merge_targets = [t for t in pushed if not t.single_manifest]
     builds = list(jobs)
     merges = [{"target": t.name, "image": image_name(t), "tags": " ".join(display(tag) for tag in t.tags)}
               for t in merge_targets]
@@ -194,13 +194,16 @@ def _login(ci: GithubCi) -> list[dict[str, Any]]:
 
 def _bake_step(single: bool) -> dict[str, Any]:
     push = "${{ github.event_name != 'pull_request' }}"
+    # File times rewritten to the commit's: two runs for one commit push the same digests.
+    epoch = "rewrite-timestamp=true,source-date-epoch=${{ env.SOURCE_DATE_EPOCH }}"
     if single:
         # One platform, no attestations, pushed with its tags: a plain image
         # manifest, which is what AWS Lambda accepts (not an index).
-        output = f"type=image,push={push}"
+        output = f"type=image,push={push},{epoch}"
     else:
         # Pushed by digest, without tags; the merge job tags the index.
-        output = f'type=image,"name=${{{{ steps.names.outputs.image }}}}",push-by-digest=true,name-canonical=true,push={push}'
+        output = (f'type=image,"name=${{{{ steps.names.outputs.image }}}}",push-by-digest=true,'
+                  f'name-canonical=true,push={push},{epoch}')
     lines = ["${{ matrix.target }}.platform=${{ matrix.platform }}"]
     if not single:
         lines.append("${{ matrix.target }}.tags=")
@@ -228,6 +231,8 @@ def _bake_step(single: bool) -> dict[str, Any]:
 def _build_steps(ci: GithubCi) -> list[dict[str, Any]]:
     return [
         {"uses": ACTIONS["checkout"]},
+        {"name": "Use the commit's time for the images' times",
+         "run": 'echo "SOURCE_DATE_EPOCH=$(git log -1 --pretty=%ct)" >> "$GITHUB_ENV"'},
         {"name": "Set up QEMU (no native runner for this platform)", "if": "matrix.emulate",
          "uses": ACTIONS["qemu"]},
         {"uses": ACTIONS["buildx"]},

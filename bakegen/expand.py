@@ -23,6 +23,10 @@ from .runtimes.image_of import base_context
 # Lambda and other single-manifest targets reject image indexes, and
 # attestations turn a single-platform push into an index.
 NO_ATTESTATIONS = ("type=provenance,disabled=true", "type=sbom,disabled=true")
+# What pushed images carry (project.attestations): how they were built and what
+# is in them. Not for LOCAL_PLATFORM builds: Docker's classic image store
+# cannot hold attestations, and a developer's --load needs none.
+ATTESTATIONS = ("type=provenance,mode=max", "type=sbom")
 
 DOCKERFILE_NAME = "Dockerfile"
 # The target docker/metadata-action's bake file defines.
@@ -32,6 +36,15 @@ LOCAL_PLATFORM = "LOCAL_PLATFORM"
 # Bake variable that turns on cache export: local and pull-request builds
 # cannot write to the cache registry, so only push and CI builds do.
 CACHE_EXPORT = "CACHE_EXPORT"
+# Bake variable with the commit's time, for reproducible pushed images. It goes
+# to the image exporter, which sets the image's times and rewrites its files'
+# (rewrite-timestamp), and not to the build as a build arg: BuildKit stamps
+# WORKDIR folders with that arg, so no cached step would survive a new commit.
+# `store=false` because Docker's own builder cannot rewrite an image it also
+# unpacks into its store ("rewrite-timestamp conflicts with unpack",
+# moby/buildkit#4230): these images are pushed, not loaded.
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+EPOCH_OUTPUT = (("type=image,rewrite-timestamp=true,store=false,source-date-epoch=", Var(SOURCE_DATE_EPOCH)),)
 
 
 def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
@@ -66,6 +79,9 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         Variable("TAG", m.project.tag, "Version part of image tags."),
         Variable("REVISION", "", "Source revision for the org.opencontainers.image.revision label, e.g. a git SHA."),
         Variable("CREATED", "", "Build time for the org.opencontainers.image.created label (RFC 3339)."),
+        Variable(SOURCE_DATE_EPOCH, "",
+                 "Unix time of the commit (git log -1 --pretty=%ct): pushed images take it as their creation "
+                 "and file times, so two builds of one commit push the same digests. Empty: build time."),
         Variable(LOCAL_PLATFORM, False,
                  "true: build only for this machine's platform (BAKE_LOCAL_PLATFORM), e.g. to --load."),
     )
@@ -100,7 +116,10 @@ def _targets(resolved: Resolved, service: ResolvedService,
     assert dockerfile_path is not None
     dockerfile = posixpath.relpath(dockerfile_path, context or ".")
 
-    args: dict[str, str] = {}
+    # The commit's time reaches pushed images through their exporter (see
+    # SOURCE_DATE_EPOCH); an empty build arg keeps buildx from passing it to the
+    # build from the environment too.
+    args: dict[str, str] = {SOURCE_DATE_EPOCH: ""} if generated else {}
     if not derived:
         common, per_platform = split_per_platform(service.args)
         args.update(common)
@@ -147,6 +166,9 @@ def _targets(resolved: Resolved, service: ResolvedService,
             contexts=contexts,
             labels=labels,
             attest=NO_ATTESTATIONS if service.single_manifest else (),
+            single_manifest=service.single_manifest,
+            push_attest=ATTESTATIONS if stage_spec.push and m.project.attestations and not service.single_manifest
+            else (),
             output=tuple(stage_spec.output or ()),
             secret=secrets,
             inherits=(METADATA_ACTION,) if m.project.metadata_action and stage_spec.push else (),
@@ -154,6 +176,7 @@ def _targets(resolved: Resolved, service: ResolvedService,
             cache_to=cache_to,
             push=stage_spec.push,
             deploy=service.deploy,
+            epoch_output=EPOCH_OUTPUT if stage_spec.push and not stage_spec.output else (),
         ))
     return out
 

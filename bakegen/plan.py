@@ -66,6 +66,13 @@ class Target:
     cache_to: tuple[Interpolated, ...] = ()
     push: bool = False
     deploy: str | None = None
+    # One image manifest, never an index (AWS Lambda): no attestations.
+    single_manifest: bool = False
+    # `attest` of builds for every platform; LOCAL_PLATFORM=true builds add none.
+    push_attest: tuple[str, ...] = ()
+    # `output` when SOURCE_DATE_EPOCH is set (pushed targets without a stage
+    # `output`): the image exporter rewrites file times to it.
+    epoch_output: tuple[Interpolated, ...] = ()
 
 
 @dataclass(frozen=True)

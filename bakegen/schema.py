@@ -96,6 +96,17 @@ class Project(Model):
         description="URL of the source repository: the OCI label org.opencontainers.image.source.",
         examples=["https://github.com/example/shop"],
     )
+    attestations: bool = Field(
+        True,
+        description=(
+            "Provenance (`mode=max`: how and from what the image was built) and SBOM (the "
+            "packages in it) attestations on every pushed target that is not `single_manifest`, "
+            "except in `LOCAL_PLATFORM=true` builds. The SBOM comes from BuildKit's scanner image "
+            "(docker/buildkit-syft-scanner, pulled from Docker Hub). `false`: buildx's default, "
+            "a minimal provenance."
+        ),
+        examples=[False],
+    )
     require_digests: bool = Field(
         False,
         description=(

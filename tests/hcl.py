@@ -63,6 +63,9 @@ def literal(raw: str) -> str:
 
 LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[BAKE_LOCAL_PLATFORM\] : \[(.*)\]\}$")
 CACHE_EXPORT = re.compile(r"^\$\{CACHE_EXPORT \? \[(.*)\] : \[\]\}$")
+EPOCH = re.compile(r'^\$\{SOURCE_DATE_EPOCH == "" \? \[\] : \[(.*)\]\}$')
+UNLESS_LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[\] : \[(.*)\]\}$")
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def _value(raw: Any) -> Any:
@@ -77,6 +80,14 @@ def _value(raw: Any) -> Any:
             # cache-to = CACHE_EXPORT ? [...] : []: written only when asked for
             return {"if": "CACHE_EXPORT", "then": [decode(i) for i in re.findall(r'"(?:[^"\\]|\\.)*"',
                                                                                    cache_export.group(1))]}
+        unless_local = UNLESS_LOCAL.match(raw)
+        if unless_local:
+            # attest = LOCAL_PLATFORM ? [] : [...]: every platform's build, not the local one
+            return {"unless": "LOCAL_PLATFORM", "then": [decode(i) for i in STRING.findall(unless_local.group(1))]}
+        epoch = EPOCH.match(raw)
+        if epoch:
+            # output = SOURCE_DATE_EPOCH == "" ? [] : [...]: only for a commit's time
+            return {"if": "SOURCE_DATE_EPOCH", "then": [decode(i) for i in STRING.findall(epoch.group(1))]}
         return decode(raw)
     if isinstance(raw, list):
         return [_value(v) for v in raw]

@@ -59,7 +59,7 @@ def test_every_pushed_target_and_platform_is_built_once_and_merged_once(example,
     assert len(built) == len(set(built))
 
     merged = workflow["jobs"]["merge"]["strategy"]["matrix"]["include"]
-    multi = [t for t in pushed if not t.attest]
+    multi = [t for t in pushed if not t.single_manifest]
     assert [m["target"] for m in merged] == [t.name for t in multi]
     for m, t in zip(merged, multi, strict=True):
         assert m["tags"].split() == [display(tag) for tag in t.tags]

@@ -57,11 +57,17 @@ def test_bake_file_matches_plan(example, run):
         assert got["target"] == (t.target,)
         assert got["platforms"] == {"local": "BAKE_LOCAL_PLATFORM", "platforms": [(p,) for p in t.platforms]}
         assert got["tags"] == list(t.tags)
-        assert got.get("args", {}) == {k: (v,) for k, v in t.args.items()}
+        assert got.get("args", {}) == {k: (v,) if v else () for k, v in t.args.items()}
         assert got.get("contexts", {}) == {k: (v,) for k, v in t.contexts.items()}
         assert got.get("labels", {}) == dict(t.labels)
-        assert got.get("attest", []) == [(a,) for a in t.attest]
-        assert got.get("output", []) == [(o,) for o in t.output]
+        if t.push_attest:
+            assert got["attest"] == {"unless": "LOCAL_PLATFORM", "then": [(a,) for a in t.push_attest]}
+        else:
+            assert got.get("attest", []) == [(a,) for a in t.attest]
+        if t.epoch_output:
+            assert got["output"] == {"if": "SOURCE_DATE_EPOCH", "then": list(t.epoch_output)}
+        else:
+            assert got.get("output", []) == [(o,) for o in t.output]
         assert got.get("cache-from", []) == list(t.cache_from)
         if t.cache_to:
             assert got["cache-to"] == {"if": "CACHE_EXPORT", "then": list(t.cache_to)}

@@ -32,7 +32,17 @@ def test_single_manifest_targets_have_no_attestations(example):
     plan = build_plan(example)
     assert plan.target("finalize-production").attest == (
         "type=provenance,disabled=true", "type=sbom,disabled=true")
+    assert plan.target("finalize-production").push_attest == ()
     assert plan.target("catalog-api-production").attest == ()
+
+
+def test_pushed_targets_carry_provenance_and_an_sbom_unless_switched_off(example):
+    plan = build_plan(example)
+    assert plan.target("catalog-api-production").push_attest == ("type=provenance,mode=max", "type=sbom")
+    assert plan.target("catalog-api-development").push_attest == ()  # not pushed
+    assert plan.target("portal-web-production").push_attest == ("type=provenance,mode=max", "type=sbom")
+    example.write_text(example.read_text().replace("  name: shop\n", "  name: shop\n  attestations: false\n"))
+    assert all(not t.push_attest for t in build_plan(example).targets)
 
 
 def test_image_of_reuses_the_built_image(example):
@@ -63,8 +73,8 @@ def test_groups(example):
 def test_tags_and_variables(example):
     plan = build_plan(example)
     assert [(v.name, v.default) for v in plan.variables] == [
-        ("REGISTRY", "registry.dev.example.com/shop"), ("TAG", "latest"), ("REVISION", ""), ("CREATED", ""), ("LOCAL_PLATFORM", False),
-        ("CACHE_EXPORT", False)]
+        ("REGISTRY", "registry.dev.example.com/shop"), ("TAG", "latest"), ("REVISION", ""), ("CREATED", ""),
+        ("SOURCE_DATE_EPOCH", ""), ("LOCAL_PLATFORM", False), ("CACHE_EXPORT", False)]
     assert [display(t) for t in plan.target("reducer-development").tags] == [
         "${REGISTRY}/reducer:${TAG}-development"]
 

@@ -17,7 +17,20 @@ def test_a_package_is_installed_as_a_wheel_and_production_copies_no_source(proje
     assert "COPY --from=builder /opt/python /opt/python" in production
     assert "app-source" not in dockerfile and "COPY . ." not in production
     # The test stage imports the source tree, and has the console script.
-    assert "PYTHONPATH=/src/inventory/src:/opt/python-test" in dockerfile
+    assert "PYTHONPATH=/src/src:/opt/python-test" in dockerfile
+
+
+def test_builders_share_one_folder_unless_paths_between_folders_must_resolve(project):
+    """Identical steps dedupe within one bake only when they are identical: services
+    without named contexts or local packages build in /src; the others mirror the
+    project's layout, so `../libs/pricing` or a go.mod `replace` resolves."""
+    files = render_project(project("path-dependency")).files
+    assert "WORKDIR /src/services/orders\n" in files["generated/orders/Dockerfile"]
+    files = render_project(project("src-layout")).files
+    assert "WORKDIR /src\n" in files["generated/inventory/Dockerfile"]
+    assert "/src/inventory" not in files["generated/inventory/Dockerfile"]
+    files = render_project(project("go-lambda")).files
+    assert "WORKDIR /src/functions/finalize\n" in files["generated/finalize/Dockerfile"]
 
 
 def test_path_dependencies_outside_the_context_arrive_as_named_contexts(project):

@@ -32,7 +32,7 @@ def test_unquoted_numbers_keep_the_text_the_user_wrote(tmp_path):
     plan = build_plan(matrix)
     assert next(v.default for v in plan.variables if v.name == "TAG") == "3.10"
     target = plan.target("api-production")
-    assert target.args == {"GO_VERSION": "1.20", "BUILD": "007"}
+    assert target.args == {"SOURCE_DATE_EPOCH": "", "GO_VERSION": "1.20", "BUILD": "007"}
     assert target.labels["build"] == ("1e3",) and target.labels["mask"] == ("0x1F",)
     values = plan.dockerfiles[0].values
     assert values["env"] == {"UMASK": "0755", "RATIO": ".5", "BIG": "1e3", "HEX": "0x1F", "WHEN": "2024-01-31"}

@@ -28,6 +28,18 @@ IGNORE = (".git", ".gitignore", ".gitattributes", ".github", ".hg", ".svn", ".id
           "**/docker-bake.hcl", "**/.bakegen-manifest")
 
 
+def workdir(context: str, mirrored: bool) -> str:
+    """Where builder stages keep the service's files.
+
+    With named contexts (or local packages), the project's layout under /src,
+    so relative paths between the service and them (go.mod `replace`, path
+    dependencies) resolve as they do on disk. Otherwise /src for every
+    service: services with the same files and dependencies then make the same
+    build steps, which BuildKit runs once per bake.
+    """
+    return f"/src/{context}" if mirrored and context not in ("", ".") else "/src"
+
+
 def bake_arg_name(name: str, slug: str) -> str:
     """Build-arg name carrying `name`'s value for one platform, e.g. WORKERS_linux_arm64."""
     return f"{name}_{slug.replace('-', '_')}"
@@ -92,10 +104,7 @@ def shared_values(service: ResolvedService) -> dict[str, Any]:
             slug: {name: bake_arg_name(name, slug) for name in sorted(names)}
             for slug, names in args_per_platform.items()
         },
-        # Builders mirror the project's layout under /src, so relative paths
-        # between the service and its named contexts (go.mod `replace`,
-        # path dependencies in pyproject.toml) resolve as they do on disk.
-        "workdir": "/src" if service.context in ("", ".") else f"/src/{service.context}",
+        "workdir": workdir(service.context, mirrored=bool(service.contexts)),
         "context_paths": {k: f"/src/{v}" for k, v in sorted(service.contexts.items())},
         # Every platform the Dockerfile may be built for: the service's own,
         # then the ones only a local build (LOCAL_PLATFORM=true) asks for.
@@ -116,7 +125,7 @@ def shared_values(service: ResolvedService) -> dict[str, Any]:
 # Stage names the generated Dockerfiles use. A named context with one of
 # these names would replace that stage (BuildKit swaps stages for named
 # contexts of the same name), so such names are refused.
-TEMPLATE_STAGES = frozenset({"uv", "uv-target", "base", "builder", "development", "test", "production"})
+TEMPLATE_STAGES = frozenset({"uv", "uv-target", "poetry", "base", "builder", "development", "test", "production"})
 TEMPLATE_STAGE_PREFIXES = ("builder-", "development-", "production-")
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .. import dockerignore
 from ..errors import Diagnostic
 from ..schema import BaseImages, Matrix, PythonOptions, SystemPackages
+from ..platforms import platform_slug
 from . import common, pyproject, wheels
 
 if TYPE_CHECKING:
@@ -248,7 +249,8 @@ def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> d
     shared = common.shared_values(service)
     shared["context_paths"] = dict(sorted({**shared["context_paths"],
                                            **{k: f"/src/{v}" for k, v in contexts.items()}}.items()))
-    workdir = shared["workdir"]
+    # Local packages are found at their place in the mirrored project layout.
+    workdir = shared["workdir"] = common.workdir(service.context, mirrored=bool(shared["context_paths"] or local))
     if manager == "pip":
         requirements = "requirements.txt"
         dev = dev_requirements(service, project_dir)
@@ -287,7 +289,7 @@ def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> d
         "platforms": [
             {
                 "target_platform": wheels.normalise(p),
-                "slug": common.platform_slug(p),
+                "slug": platform_slug(p),
                 "mode": mode,
                 "cross_steps": cross_steps(p, target_libc, uv) if wheels.cross_installable(p) else [],
             }

@@ -25,7 +25,7 @@ from buildkit import standalone_builder as standalone_builder_on  # noqa: E402
 from engine import Engine, EngineError  # noqa: E402
 from harness import PROJECT_NAMES, Build, Project, copy_project, forget_images  # noqa: E402
 from registry import Registry  # noqa: E402
-from standins import StandIns, from_images  # noqa: E402
+from standins import SBOM_SCANNER, StandIns, from_images  # noqa: E402
 
 from bakegen import build_plan  # noqa: E402
 
@@ -109,7 +109,8 @@ def _base_images(matrix: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def standins(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """Two-platform stand-ins for every base image the example and the fixtures name."""
-    refs: list[str] = []
+    # BuildKit's SBOM generator, for pushed targets' `attest = ["type=sbom"]`.
+    refs: list[str] = [SBOM_SCANNER]
     for name in PROJECT_NAMES:
         matrix = copy_project(name, tmp_path_factory.mktemp("scan") / name)
         refs += _base_images(matrix)

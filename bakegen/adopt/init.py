@@ -64,7 +64,7 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
         if p.manager == "uv":
             images["uv"] = UV_IMAGE
         lock = f", locked by {p.lock}" if p.lock and p.lock != "requirements.txt" else ""
-        d.comment(("services", key), f"Python ({p.manager}{lock}) in {p.folder}.")
+        d.comment(("services", key), f"Python ({p.manager}{lock}) in {_folder(p.folder)}.")
         if p.manager != "pip" and p.lock is None:
             d.comment(("services", key), f"No lock file: builds resolve versions each time ({p.manager} lock fixes it).")
         if p.dockerfiles:
@@ -99,7 +99,7 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
                       "contexts at the same relative paths: go.mod works unchanged.")
         service["go"] = options
         if not g.lambda_function:
-            d.comment(("services", key), f"Go program {g.module} in {g.folder}.")
+            d.comment(("services", key), f"Go program {g.module} in {_folder(g.folder)}.")
         if g.dockerfiles:
             d.comment(("services", key), f"bakegen generates its Dockerfile; {', '.join(g.dockerfiles)} is not used",
                       "(to keep yours: runtime: dockerfile, dockerfile: PATH).")
@@ -223,3 +223,8 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
                   "to push unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")
     d.trail(("services", key), "deploy: CHOOSE one of deploy_targets")
     return service, stages
+
+
+def _folder(folder: str) -> str:
+    """A folder as a comment names it: "." would end the sentence twice."""
+    return "this folder" if folder in (".", "") else folder

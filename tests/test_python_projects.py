@@ -11,7 +11,8 @@ from conftest import PROJECTS
 def test_a_package_is_installed_as_a_wheel_and_production_copies_no_source(project):
     matrix = project("src-layout")
     dockerfile = render_project(matrix).files["generated/inventory/Dockerfile"]
-    assert "pip wheel --no-deps --wheel-dir /wheels .\n" in dockerfile
+    # A uv project's wheel is built by uv: its uv_build backend needs no index.
+    assert "uv build --wheel --out-dir /wheels .\n" in dockerfile
     assert "--no-deps /wheels/*.whl" in dockerfile
     production = dockerfile[dockerfile.index("AS production"):]
     assert "COPY --from=builder /opt/python /opt/python" in production
@@ -39,7 +40,9 @@ def test_path_dependencies_outside_the_context_arrive_as_named_contexts(project)
     assert plan.target("orders-production").contexts == {"pkg-pricing": "./libs/pricing"}
     assert plan.target("billing-production").contexts == {"pkg-pricing": "./libs/pricing"}
     files = render_project(matrix).files
-    assert "pip wheel --no-deps --wheel-dir /wheels /src/libs/pricing\n" in files["generated/orders/Dockerfile"]
+    assert "uv build --wheel --out-dir /wheels /src/libs/pricing\n" in files["generated/orders/Dockerfile"]
+    # billing is a pip project: pip builds its wheels.
+    assert "pip wheel --no-deps --wheel-dir /wheels /src/libs/pricing\n" in files["generated/billing/Dockerfile"]
     assert "COPY --from=pkg-pricing . /src/libs/pricing" in files["generated/billing/Dockerfile"]
     assert "uv export --frozen --no-dev --no-emit-project --no-emit-local" in files["generated/orders/Dockerfile"]
 

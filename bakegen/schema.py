@@ -308,8 +308,14 @@ def _base_short_form(value: Any) -> Any:
 class PythonOptions(Model):
     """Settings for `runtime: python`."""
 
-    package_manager: Literal["uv", "pip", "poetry"] = Field(
-        "uv", description="How dependencies are installed.", examples=["uv"]
+    package_manager: Literal["uv", "pip", "poetry"] | None = Field(
+        None,
+        description=(
+            "How dependencies are installed. Default: what the context's files name: uv.lock → uv, "
+            "poetry.lock or a [tool.poetry] table → poetry, requirements.txt → pip, a pyproject.toml "
+            "with neither → uv."
+        ),
+        examples=["uv"],
     )
     builder: Literal["auto", "cross", "native"] = Field(
         "auto",

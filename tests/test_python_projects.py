@@ -90,3 +90,47 @@ def test_poetry_versions_teams_pin(project, run):
     assert result.stderr == (
         f"{matrix}:25:23: Poetry 1.1.14 is older than 1.2, which bakegen's export step needs (dependency groups)\n"
         "  hint: use 1.8.5, or a 2.x release such as 2.5.1\n")
+
+
+def test_the_package_manager_follows_from_the_context_when_the_matrix_names_none(tmp_path, run):
+    """A new matrix need not say what the project's files already say."""
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn/requirements.txt").write_text("requests==2.32.3\n")
+    (tmp_path / "fn/app.py").write_text("def handler(event, context):\n    return 1\n")
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api/pyproject.toml").write_text(
+        '[tool.poetry]\nname = "api"\nversion = "1.0.0"\npackage-mode = false\n\n'
+        '[tool.poetry.dependencies]\npython = "^3.12"\n')
+    (tmp_path / "matrix.yaml").write_text(
+        "version: 1\nproject: {name: p, registry: registry.example.com/p}\nimages: {python: 'python:3.12-slim-bookworm'}\n"
+        "stages: {production: {push: true}}\n"
+        "services:\n"
+        "  fn: {runtime: python, context: fn, command: [python, app.py]}\n"
+        "  api: {runtime: python, context: api, command: [python, -m, api]}\n")
+    result = run("render", "-f", str(tmp_path / "matrix.yaml"))
+    assert result.exit_code == 0, result.stderr
+    fn = (tmp_path / "generated/fn/Dockerfile").read_text()
+    assert "COPY requirements.txt /requirements/" in fn and "uv" not in fn
+    api = (tmp_path / "generated/api/Dockerfile").read_text()
+    assert "poetry export --only main" in api
+    # No lock file: Poetry resolves at build time, and says so on every render.
+    assert "api/poetry.lock is missing" in result.stderr
+
+
+def test_a_context_without_a_python_project_is_an_error_at_its_line(tmp_path, run):
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")  # tool settings only
+    (tmp_path / "matrix.yaml").write_text(
+        "version: 1\nproject: {name: p, registry: registry.example.com/p}\nimages: {python: 'python:3.12-slim-bookworm'}\n"
+        "stages: {production: {push: true}}\n"
+        "services:\n"
+        "  svc:\n"
+        "    runtime: python\n"
+        "    context: svc\n")
+    result = run("render", "-f", str(tmp_path / "matrix.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"{tmp_path / 'matrix.yaml'}:8:14: no Python project in svc: none of uv.lock, poetry.lock, "
+        "pyproject.toml or requirements.txt is there\n")
+    assert "hint: point `context` at the folder that holds them, or set python.package_manager" in result.stderr
+    assert not (tmp_path / "generated").exists() and not (tmp_path / "docker-bake.hcl").exists()

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..runtimes.pyproject import detect_manager
+
 SKIP = {"node_modules", "__pycache__", "venv", "dist", "build", "vendor", "testdata", "generated", "site-packages"}
 MAX_DEPTH = 5
 COMPOSE = re.compile(r"^(docker-)?compose(\.[\w-]+)?\.ya?ml$")
@@ -115,16 +117,11 @@ def _python(folder: Path, rel: str, names: set[str]) -> PythonProject | None:
     data = _toml(folder / "pyproject.toml") if "pyproject.toml" in names else {}
     poetry = data.get("tool", {}).get("poetry", {})
     project = data.get("project", {})
-    if "uv.lock" in names:
-        manager, lock = "uv", "uv.lock"
-    elif "poetry.lock" in names or poetry:
-        manager, lock = "poetry", "poetry.lock" if "poetry.lock" in names else None
-    elif "requirements.txt" in names:
-        manager, lock = "pip", "requirements.txt"
-    elif project:
-        manager, lock = "uv", None
-    else:
+    manager = detect_manager(folder)
+    if manager is None:
         return None
+    lock = {"uv": "uv.lock", "poetry": "poetry.lock", "pip": "requirements.txt"}[manager]
+    lock = lock if lock in names else None
     spec = str(project.get("requires-python") or poetry.get("dependencies", {}).get("python", ""))
     version = re.search(r"3\.(\d+)", spec)
     scripts = project.get("scripts") or poetry.get("scripts") or {}

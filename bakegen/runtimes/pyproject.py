@@ -55,6 +55,25 @@ def _norm(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/"))
 
 
+def detect_manager(context: Path) -> str | None:
+    """The package manager a project's files name, or None when there is no Python project.
+
+    A lock file decides (uv.lock, poetry.lock); then a `[tool.poetry]` table;
+    then requirements.txt (pip); then a `[project]` table alone (uv, which reads it).
+    A pyproject.toml that only configures tools is not a project.
+    """
+    if (context / "uv.lock").is_file():
+        return "uv"
+    pyproject, _ = _toml(context / "pyproject.toml")
+    if (context / "poetry.lock").is_file() or _get(pyproject, "tool", "poetry") is not None:
+        return "poetry"
+    if (context / "requirements.txt").is_file():
+        return "pip"
+    if _get(pyproject, "project") is not None:
+        return "uv"
+    return None
+
+
 def read(context: Path, manager: str, dev_requirements: str | None) -> ProjectInfo:
     """What the project in `context` needs, for package manager `manager`."""
     pyproject, problem = _toml(context / "pyproject.toml")

@@ -52,6 +52,12 @@ def options(service: ResolvedService) -> PythonOptions:
     return service.spec.python or PythonOptions()
 
 
+def package_manager(service: ResolvedService, project_dir: Path) -> str:
+    """`python.package_manager`, or what the context's files name (uv when they name none)."""
+    return (options(service).package_manager or pyproject.detect_manager(project_dir / service.context)
+            or "uv")
+
+
 def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
     errors = common.context_name_errors(service)
     at = ("services", service.name)
@@ -60,13 +66,21 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
             errors.append(Diagnostic(
                 f"stage '{stage}' maps to Dockerfile stage '{target}', which the python template does not have",
                 path=("stages", stage, "target"), hint=f"python stages: {', '.join(STAGES)}"))
-    manager = options(service).package_manager
+    chosen = options(service).package_manager
+    context = project_dir / service.context
+    if chosen is None and pyproject.detect_manager(context) is None:
+        errors.append(Diagnostic(
+            f"no Python project in {service.context}: none of uv.lock, poetry.lock, pyproject.toml or "
+            "requirements.txt is there",
+            path=at + ("context",),
+            hint="point `context` at the folder that holds them, or set python.package_manager"))
+        return errors
+    manager = package_manager(service, project_dir)
     if manager == "uv" and "uv" not in matrix.images:
         errors.append(Diagnostic(
             "package manager uv needs the uv image under `images`",
-            path=at + ("python", "package_manager") if service.spec.python else at + ("runtime",),
+            path=at + ("python", "package_manager") if chosen else at + ("runtime",),
             hint=f"add e.g. `uv: {CURRENT_UV}` under `images` (pin the version you use)"))
-    context = project_dir / service.context
     required = DEPENDENCY_FILES[manager][-1]
     if not (context / required).is_file():
         errors.append(Diagnostic(
@@ -126,13 +140,13 @@ def _runs_pytest(command: list[str]) -> bool:
 
 
 def project_info(service: ResolvedService, project_dir: Path) -> pyproject.ProjectInfo:
-    manager = options(service).package_manager
+    manager = package_manager(service, project_dir)
     return pyproject.read(project_dir / service.context, manager, dev_requirements(service, project_dir))
 
 
 def dev_requirements(service: ResolvedService, project_dir: Path) -> str | None:
     """The dev requirements file of a pip project, if it has one."""
-    if options(service).package_manager != "pip":
+    if package_manager(service, project_dir) != "pip":
         return "dev.txt"
     return next((f for f in DEV_REQUIREMENTS if (project_dir / service.context / f).is_file()), None)
 
@@ -172,7 +186,7 @@ def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str
 
 def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
     opts = options(service)
-    manager = opts.package_manager
+    manager = package_manager(service, project_dir)
     lock = DEPENDENCY_FILES[manager][0]
     out = []
     if manager != "pip" and not (project_dir / service.context / lock).is_file():
@@ -209,7 +223,7 @@ def modes(service: ResolvedService, project_dir: Path) -> dict[str, str]:
     out = {}
     missing = None
     if opts.builder == "auto":
-        lock = DEPENDENCY_FILES[opts.package_manager][0]
+        lock = DEPENDENCY_FILES[package_manager(service, project_dir)][0]
         missing = wheels.missing_wheels(project_dir / service.context / lock, service.all_platforms, libc(service))
     for platform in service.all_platforms:
         if not wheels.cross_installable(platform) or opts.builder == "native":
@@ -240,7 +254,7 @@ def poetry_packages(version: str) -> list[str]:
 
 def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
     opts = options(service)
-    manager = opts.package_manager
+    manager = package_manager(service, project_dir)
     by_platform = modes(service, project_dir)
     uv = manager == "uv"
     target_libc = libc(service)

@@ -323,3 +323,22 @@ def test_image_names_become_tag_schemes(ref, registry, tag, expected):
     from bakegen.adopt.images import ImageRef, scheme
 
     assert scheme(ImageRef.parse(ref), "api", "production", registry, tag) == expected
+
+
+def test_init_finds_go_tests_in_any_package_of_the_module(tmp_path, run):
+    """`go test ./...` runs the tests of every package, so a module with tests only below
+    its root still gets a test stage; a nested module's or vendored tests do not count."""
+    (tmp_path / "cmd/server").mkdir(parents=True)
+    (tmp_path / "go.mod").write_text("module example.com/svc\n\ngo 1.24\n")
+    (tmp_path / "cmd/server/main.go").write_text("package main\n\nfunc main() {}\n")
+    (tmp_path / "vendor/x").mkdir(parents=True)
+    (tmp_path / "vendor/x/x_test.go").write_text("package x\n")
+    result = run("init", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert "stages: [production]\n" in (tmp_path / "matrix.yaml").read_text()
+    (tmp_path / "matrix.yaml").unlink()
+    (tmp_path / "internal/greet").mkdir(parents=True)
+    (tmp_path / "internal/greet/greet_test.go").write_text("package greet\n")
+    result = run("init", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert "stages: [test, production]\n" in (tmp_path / "matrix.yaml").read_text()

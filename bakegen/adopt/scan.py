@@ -153,7 +153,7 @@ def _go(root: Path, folder: Path, rel: str) -> GoProgram | None:
         replaces[old] = _rel(root, (folder / new).resolve()) if (folder / new).exists() else os.path.normpath(
             os.path.join(rel, new)).replace(os.sep, "/")
     return GoProgram(rel, module.group(1) if module else rel, version.group(1) if version else "1.24", package,
-                     _is_lambda(text, folder / package), any(folder.glob("*_test.go")), replaces)
+                     _is_lambda(text, folder / package), _has_go_tests(folder), replaces)
 
 
 def _is_lambda(go_mod: str, main: Path) -> bool:
@@ -162,6 +162,17 @@ def _is_lambda(go_mod: str, main: Path) -> bool:
         return True
     return any("AWS_LAMBDA_RUNTIME_API" in p.read_text(encoding="utf-8", errors="replace")
                for p in sorted(main.glob("*.go")))
+
+
+def _has_go_tests(folder: Path) -> bool:
+    """Whether `go test ./...` finds a test file: in any package of the module, not only its root."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        # Folders the go tool skips (testdata, _ or . prefixes), vendored code, other modules.
+        dirnames[:] = [d for d in dirnames if not d.startswith((".", "_")) and d not in ("testdata", "vendor")
+                       and not (Path(dirpath) / d / "go.mod").exists()]
+        if any(name.endswith("_test.go") for name in filenames):
+            return True
+    return False
 
 
 def _has_main(folder: Path) -> bool:

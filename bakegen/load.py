@@ -134,6 +134,11 @@ def _diagnostic(error: Any, doc: Document) -> Diagnostic:
         message = f"expected a whole number, not {_shown(error['input'])}"
     elif kind in {"bool_parsing", "bool_type"}:
         message = f"expected true or false, not {error['input']!r}"
+    elif kind == "literal_error" and isinstance(error["input"], str):
+        # A mistyped choice: name the one that was probably meant.
+        expected = [str(e).strip(" '") for e in error["ctx"]["expected"].replace(" or ", ", ").split(", ")]
+        close = difflib.get_close_matches(error["input"], expected, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else ""
 
     if kind not in {"extra_forbidden", "missing"} and path and isinstance(path[-1], str) and not is_key:
         message = f"{path[-1]}: {message}"

@@ -20,7 +20,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import sys
 import tempfile
 import uuid
@@ -30,16 +29,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "e2e"), str(REPO / "tests")]
 
 from engine import Engine  # noqa: E402
-from harness import Build, Project, copy_project  # noqa: E402
+from harness import Project, copy_project  # noqa: E402
 from registry import Registry  # noqa: E402
 from standins import StandIns, from_images  # noqa: E402
 
 # A step of a Dockerfile stage in plain progress output, FROM lines left out.
-STEP = re.compile(r"^\[\S+ (?:\S+ )?[\w.-]+ \d+/\d+\] (?!FROM )")
 
-
-def stage_steps(build: Build) -> list[str]:
-    return [s for s in build.executed_steps() if STEP.match(s)]
 
 
 def main() -> int:
@@ -82,8 +77,8 @@ def main() -> int:
     print("|---|---|---|")
     for label, build in (("cold (empty build cache)", cold), ("no change", noop),
                          (f"one line of {args.service} changed", changed)):
-        print(f"| {label} | {build.seconds:.1f} s | {len(stage_steps(build))} |")
-    print(f"\nRe-ran after the change: {', '.join(sorted(set(stage_steps(changed)))) or 'nothing'}")
+        print(f"| {label} | {build.seconds:.1f} s | {len(build.stage_steps())} |")
+    print(f"\nRe-ran after the change: {', '.join(sorted(set(changed.stage_steps()))) or 'nothing'}")
     return 0
 
 

@@ -55,13 +55,6 @@ from registry import Registry  # noqa: E402
 from standins import StandIns, from_images  # noqa: E402
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
-# A step of a Dockerfile stage in plain progress output, FROM lines left out.
-STEP = re.compile(r"^\[[^\]]* \d+/\d+\] (?!FROM )")
-
-
-def stage_steps(build: Build) -> list[str]:
-    """The Dockerfile steps a build executed (not cached), by their progress names."""
-    return [s for s in build.executed_steps() if STEP.match(s)]
 
 
 def append_line(path: Path, comment: str) -> None:
@@ -318,7 +311,7 @@ def main() -> int:
         for side, label in (("team", "hand-written"), ("bakegen", "bakegen")):
             m = sides[side][BUILD_PLATFORM]
             for what in ("source", "dependency"):
-                steps = stage_steps(m.builds[what][0]) if m.builds else []
+                steps = m.builds[what][0].stage_steps() if m.builds else []
                 print(f"- {label}, {BUILD_PLATFORM}, after the {what} change, {len(steps)} steps ran: "
                       + "; ".join(steps))
     return 0

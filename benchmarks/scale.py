@@ -32,12 +32,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "e2e"), str(REPO / "tests")]
 
 from engine import Engine  # noqa: E402
-from harness import Build, Project, copy_project  # noqa: E402
+from harness import Project, copy_project  # noqa: E402
 from registry import Registry  # noqa: E402
 from standins import StandIns  # noqa: E402
 
-# A step of a Dockerfile stage in plain progress output, FROM lines left out.
-STEP = re.compile(r"^\[[^\]]* \d+/\d+\] (?!FROM )")
 # A step that installs dependencies (not the project's own wheels, not tests).
 INSTALL = re.compile(r"\] RUN .*(pip install|uv pip install).* -r /requirements/")
 REQUIREMENTS = "starlette==1.10.0\nuvicorn==0.54.0\n"
@@ -63,14 +61,6 @@ def fleet(root: Path, services: int) -> Path:
     return matrix
 
 
-def steps(build: Build) -> tuple[list[str], int]:
-    """Executed Dockerfile steps, and how many were found in the cache."""
-    names = dict(re.findall(r"^#(\d+) (\[.*)$", build.log, re.MULTILINE))
-    cached = set(re.findall(r"^#(\d+) CACHED", build.log, re.MULTILINE))
-    executed = [s for s in build.executed_steps() if STEP.match(s)]
-    return executed, sum(1 for n in cached if n in names and STEP.match(names[n]))
-
-
 def measure(engine: Engine, project: Project) -> dict[str, object]:
     StandIns(engine).ensure([v for d in project.plan.dockerfiles for k, v in d.values.items()
                              if k in ("base_build", "base_run", "uv_image") and v])
@@ -78,7 +68,7 @@ def measure(engine: Engine, project: Project) -> dict[str, object]:
     build = project.build_all()
     if build.returncode:
         raise SystemExit(build.failure())
-    executed, cached = steps(build)
+    executed, cached = build.stage_steps(), len(build.stage_steps(cached=True))
     return {"targets": len(project.plan.targets), "images": sum(len(t.platforms) for t in project.plan.targets),
             "seconds": build.seconds, "executed": len(executed), "cached": cached,
             "installs": sum(1 for s in executed if INSTALL.search(s))}

@@ -40,6 +40,9 @@ BUILD_PLATFORM = "linux/amd64"
 # A RUN step BuildKit executed on linux/arm64 (not cached). Steps of stages on
 # the build platform show as "linux/amd64->arm64" and do not match.
 ARM64_RUN = re.compile(r"^#(\d+) \[(?:[^\]]* )?linux/arm64(?:/v8)? ([^\]]*)\] (RUN .*)$", re.MULTILINE)
+# A step of a Dockerfile stage in plain progress output ("[target platform stage 3/4] RUN ..."),
+# FROM lines left out.
+STAGE_STEP = re.compile(r"^\[[^\]]* \d+/\d+\] (?!FROM )")
 
 
 def copy_project(name: str, dest: Path) -> Path:
@@ -110,6 +113,10 @@ class Build:
         done = set(re.findall(r"^#(\d+) DONE", self.log, re.MULTILINE))
         cached = set(re.findall(r"^#(\d+) CACHED", self.log, re.MULTILINE))
         return [names[n] for n in names if n in done and n not in cached]
+
+    def stage_steps(self, cached: bool = False) -> list[str]:
+        """Dockerfile steps that ran (with `cached`, that came from the cache), FROM lines left out."""
+        return [s for s in (self.cached_steps() if cached else self.executed_steps()) if STAGE_STEP.match(s)]
 
 
 @dataclass

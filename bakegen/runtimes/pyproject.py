@@ -64,8 +64,10 @@ def detect_manager(context: Path) -> str | None:
     """
     if (context / "uv.lock").is_file():
         return "uv"
-    pyproject, _ = _toml(context / "pyproject.toml")
-    if (context / "poetry.lock").is_file() or _get(pyproject, "tool", "poetry") is not None:
+    if (context / "poetry.lock").is_file():
+        return "poetry"
+    pyproject, _ = _toml(context / "pyproject.toml")  # read only when no lock file decides
+    if _get(pyproject, "tool", "poetry") is not None:
         return "poetry"
     if (context / "requirements.txt").is_file():
         return "pip"

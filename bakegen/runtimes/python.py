@@ -68,14 +68,14 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
                 path=("stages", stage, "target"), hint=f"python stages: {', '.join(STAGES)}"))
     chosen = options(service).package_manager
     context = project_dir / service.context
-    if chosen is None and pyproject.detect_manager(context) is None:
+    manager = chosen or pyproject.detect_manager(context)
+    if manager is None:
         errors.append(Diagnostic(
             f"no Python project in {service.context}: none of uv.lock, poetry.lock, pyproject.toml or "
             "requirements.txt is there",
             path=at + ("context",),
             hint="point `context` at the folder that holds them, or set python.package_manager"))
         return errors
-    manager = package_manager(service, project_dir)
     if manager == "uv" and "uv" not in matrix.images:
         errors.append(Diagnostic(
             "package manager uv needs the uv image under `images`",

@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,8 +181,6 @@ class TeamProject:
 
 
 def timed(engine: Engine, command: list[str], cwd: Path, metadata: Path, env: dict[str, str] | None = None) -> Build:
-    import time
-
     start = time.monotonic()
     result = engine.docker(*command, check=False, cwd=cwd, env=env, timeout=3600)
     seconds = time.monotonic() - start

@@ -5,7 +5,7 @@ The public API is what `__all__` lists; everything else may change.
 
 from .errors import BakegenError, Diagnostic
 from .pipeline import Rendered, build_plan, render_project
-from .plan import Group, Plan, Target
+from .model.plan import Group, Plan, Target
 
 __version__ = "0.1.0"
 

@@ -176,13 +176,13 @@ def diff(matrix_file: str, templates: str | None) -> None:
               help="Write to this file instead of standard output.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of matrix.yaml (for editors and validators)."""
-    from .jsonschema import schema_text
+    from .tools.jsonschema import schema_text
 
     text = schema_text()
     if output:
         from pathlib import Path
 
-        from .write import atomic_write
+        from .render.write import atomic_write
 
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         atomic_write(Path(output), text)
@@ -253,7 +253,7 @@ def sizes(matrix_file: str) -> None:
     environment, else the matrix's defaults) with `docker buildx imagetools
     inspect`. Exit 1 when an image is over its budget.
     """
-    from . import sizes as sizes_module
+    from .tools import sizes as sizes_module
     from .pipeline import load_project
 
     resolved, plan = load_project(matrix_file)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .pipeline import render_project
-from .plan import Plan, display
-from .write import MANIFEST, FileStatus, compare, kept_warnings, sync
+from .model.plan import Plan, display
+from .render.write import MANIFEST, FileStatus, compare, kept_warnings, sync
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def target_table(plan: Plan) -> str:
 
 
 def graph_text(matrix_file: str, fmt: str) -> str:
-    from . import graph
+    from .tools import graph
     from .pipeline import load_project
 
     resolved, plan = load_project(matrix_file)
@@ -85,8 +85,8 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     import os
     import subprocess
 
-    from . import buildx as buildx_module
-    from . import image_names
+    from .tools import buildx as buildx_module
+    from .tools import image_names
     from .errors import BakegenError, Diagnostic
 
     rendered = render_project(matrix_file, templates)
@@ -112,7 +112,7 @@ def github_workflow(matrix_file: str) -> tuple[str, str, bool]:
     """(path, text, in the matrix) of the GitHub Actions workflow for `matrix_file`."""
     from .pipeline import build_plan
     from .render import github_workflow as render_workflow
-    from .schema import GithubCi
+    from .model.schema import GithubCi
 
     plan = build_plan(matrix_file)
     ci = plan.ci_github or GithubCi()

@@ -11,9 +11,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import expand, load, outputs, resolve, schema, source
+from .compiler import expand, destinations, resolve
+from .model import load, schema, source
 from .errors import BakegenError, Diagnostic
-from .plan import Plan
+from .model.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Rendered:
 
     def bake_command(self) -> str:
         """`docker buildx bake` with the entitlements this project needs."""
-        from .entitlements import command
+        from .render.entitlements import command
 
         return command(self.allow)
 
@@ -59,7 +60,7 @@ def _resolve_and_expand(matrix: schema.Matrix, path: Path) -> tuple[resolve.Reso
     project_dir = path.parent
     resolved = resolve.resolve(matrix, project_dir)
     plan = expand.expand(resolved, project_dir, path.name)
-    unwritable = outputs.check(plan, resolved.output, project_dir, path)
+    unwritable = destinations.check(plan, resolved.output, project_dir, path)
     if unwritable:
         raise BakegenError(unwritable)
     return resolved, plan

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 
 from .errors import Diagnostic, format_diagnostics, sort_key
-from .write import FileStatus
+from .render.write import FileStatus
 
 FORMATS = ("text", "github", "json")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import hcl2
 
-from bakegen.plan import Interpolated, Var
+from bakegen.model.plan import Interpolated, Var
 
 _ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[nrt"\\])')
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}

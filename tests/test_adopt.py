@@ -277,7 +277,7 @@ def test_compose_profile_that_builds_another_stage_is_that_stage(tmp_path, run):
     plan = build_plan(tmp_path / "matrix.yaml")
     assert [(t.name, t.target) for t in plan.targets if t.service == "api"] == [
         ("api-development", "development"), ("api-production", "production")]
-    from bakegen.plan import display
+    from bakegen.model.plan import display
 
     assert [display(tag) for tag in plan.target("api-production").tags] == ["${REGISTRY}/api:${TAG}"]
     assert [(v.name, v.default) for v in plan.variables[:2]] == [("REGISTRY", "r.example.com/shop"), ("TAG", "2.0")]

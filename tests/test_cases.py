@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakegen import build_plan, render_project
-from bakegen.write import MANIFEST
+from bakegen.render.write import MANIFEST
 from conftest import copy_example
 from dockerfile_checks import buildkit_check_violations, runs_on_target, undeclared_args
 from hcl import read_bake

@@ -11,7 +11,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from bakegen import build_plan
-from bakegen.plan import display
+from bakegen.model.plan import display
 
 WORKFLOW = ".github/workflows/bakegen.yml"
 

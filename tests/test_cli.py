@@ -153,11 +153,11 @@ def test_python_dash_m(example):
 
 def test_an_unusable_cache_folder_is_skipped(example, run, monkeypatch):
     monkeypatch.setenv("BAKEGEN_CACHE_DIR", "/proc/no-such-place/bakegen")
-    import bakegen.templating
+    import bakegen.render.templating
 
-    bakegen.templating.environment.cache_clear()
+    bakegen.render.templating.environment.cache_clear()
     try:
         assert run("render", "-f", str(example)).exit_code == 0
     finally:
-        bakegen.templating.environment.cache_clear()
+        bakegen.render.templating.environment.cache_clear()
     assert run("check", "-f", str(example)).exit_code == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import bakegen.source
+import bakegen.model.source
 
 from conftest import PROJECTS, tree
 
@@ -152,7 +152,7 @@ def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path, run):
 
 
 def test_a_document_with_too_many_values_is_not_called_an_alias_bomb(tmp_path, run, monkeypatch):
-    monkeypatch.setattr(bakegen.source, "MAX_VALUES", 1000)  # the real limit is 2,000,000
+    monkeypatch.setattr(bakegen.model.source, "MAX_VALUES", 1000)  # the real limit is 2,000,000
     (tmp_path / "matrix.yaml").write_text("version: 1\nx: [" + "1, " * 1500 + "]\n")
     result = run("validate", cwd=tmp_path)
     assert result.exit_code == 2

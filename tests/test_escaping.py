@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bakegen.plan import Var
-from bakegen.templating import dockerfile_word, exec_form, hcl_literal, hcl_string
+from bakegen.model.plan import Var
+from bakegen.render.templating import dockerfile_word, exec_form, hcl_literal, hcl_string
 from hcl import decode
 
 

@@ -11,8 +11,8 @@ import dockerfile
 import pytest
 
 from bakegen import build_plan, render_project
-from bakegen.plan import display
-from bakegen.write import MANIFEST
+from bakegen.model.plan import display
+from bakegen.render.write import MANIFEST
 from conftest import REPO
 from hcl import read_bake
 

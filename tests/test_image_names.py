@@ -7,7 +7,7 @@ from test_workflow import bake_calls, docker_log  # noqa: F401 (a fixture)
 
 from bakegen import build_plan
 from bakegen.errors import BakegenError
-from bakegen.image_names import registry_problems, tag_problems, values
+from bakegen.tools.image_names import registry_problems, tag_problems, values
 
 
 @pytest.mark.parametrize("registry", [

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from bakegen import BakegenError, render_project
-from bakegen.fields import looks_secret
+from bakegen.model.fields import looks_secret
 from conftest import PROJECTS
 from hcl import _value, decode, literal
 from test_escaping import parses_with_python_hcl2

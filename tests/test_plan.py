@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from bakegen import build_plan
-from bakegen.plan import display
+from bakegen.model.plan import display
 
 
 def test_targets_follow_services_and_stages(example):

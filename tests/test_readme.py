@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from bakegen import __version__
 from bakegen.cli import cli
-from bakegen.reference import BEGIN, END, markdown
+from bakegen.tools.reference import BEGIN, END, markdown
 from conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -26,7 +26,7 @@ def blocks(text: str, language: str) -> list[str]:
 def test_reference_is_current():
     text = (DOCS / "reference.md").read_text(encoding="utf-8")
     section = text[text.index(BEGIN) + len(BEGIN) : text.index(END)]
-    assert section == "\n" + markdown(), "run: python -m bakegen.reference docs/reference.md"
+    assert section == "\n" + markdown(), "run: python -m bakegen.tools.reference docs/reference.md"
 
 
 def test_ci_runs_the_readme_test_command():

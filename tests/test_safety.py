@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import bakegen.render
-import bakegen.write
+import bakegen.render.write
 from bakegen.errors import BakegenError, Diagnostic
 from conftest import tree
 
@@ -103,7 +103,7 @@ def test_interrupted_write_leaves_no_partial_file(project, run, monkeypatch):
             raise KeyboardInterrupt
         real_replace(src, dst)
 
-    monkeypatch.setattr(bakegen.write.os, "replace", interrupted)
+    monkeypatch.setattr(bakegen.render.write.os, "replace", interrupted)
     result = run("render", "-f", str(matrix))
     assert result.exit_code == 1  # click reports Ctrl-C as "Aborted!"
     assert target.read_text() == old, "the old file stays whole"
@@ -257,9 +257,9 @@ def test_two_renders_of_different_matrices_into_one_folder_take_turns(project, r
                 pass
         real_replace(src, dst)
 
-    monkeypatch.setattr(bakegen.write.os, "replace", slow_replace)
+    monkeypatch.setattr(bakegen.render.write.os, "replace", slow_replace)
     assert run("render", "-f", str(matrix)).exit_code == 0
-    monkeypatch.setattr(bakegen.write.os, "replace", real_replace)
+    monkeypatch.setattr(bakegen.render.write.os, "replace", real_replace)
     assert second[0].wait(timeout=60) == 0, second[0].stderr.read()
     assert not finished_while_first_wrote, "the second render waited for the first"
     # The second render ran last, whole: its output is current and the first's is gone.
@@ -301,14 +301,14 @@ def test_a_file_where_a_generated_folder_goes_is_reported_before_writing(project
 
 def fail_writes_in(monkeypatch, folder: str, error: OSError) -> None:
     """Make creating a file in `folder` fail with `error`, as the OS would."""
-    real_mkstemp = bakegen.write.tempfile.mkstemp
+    real_mkstemp = bakegen.render.write.tempfile.mkstemp
 
     def failing(*args, dir=None, **kwargs):
         if str(dir).endswith(folder):
             raise error
         return real_mkstemp(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(bakegen.write.tempfile, "mkstemp", failing)
+    monkeypatch.setattr(bakegen.render.write.tempfile, "mkstemp", failing)
 
 
 def test_an_unwritable_folder_is_reported_and_nothing_is_written(project, run, monkeypatch):

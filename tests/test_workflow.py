@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from bakegen.jsonschema import SCHEMA_FILE, schema_text
+from bakegen.tools.jsonschema import SCHEMA_FILE, schema_text
 from conftest import REPO, tree
 
 

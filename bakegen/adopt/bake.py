@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BakegenError, Diagnostic
-from ..fields import ARG_PATTERN, STAGE_PATTERN
-from ..source import Span
+from ..model.fields import ARG_PATTERN, STAGE_PATTERN
+from ..model.source import Span
 from . import dockerfiles
 from .draft import Draft
 from .layout import StageAxis, Unit, build_draft, project_name

@@ -96,7 +96,7 @@ def _refuse_existing(target: Path) -> None:
 
 def _finish(draft: Draft, target: Path, sources: tuple[str, ...]) -> Adopted:
     from ..pipeline import build_plan
-    from ..write import atomic_write
+    from ..render.write import atomic_write
 
     text = emit(draft)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BakegenError, Diagnostic
-from ..fields import ARG_PATTERN, STAGE_PATTERN, looks_secret
-from ..source import Positions, Span, load
+from ..model.fields import ARG_PATTERN, STAGE_PATTERN, looks_secret
+from ..model.source import Positions, Span, load
 from . import dockerfiles, images, interpolate
 from .draft import Draft
 from .layout import StageAxis, Unit, build_draft, project_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..source import Span
+from ..model.source import Span
 
 Key = tuple[str, ...]
 

@@ -126,6 +126,6 @@ def emit(draft: Draft) -> str:
 
 
 def _check_reads_back(text: str, data: dict[str, Any]) -> None:
-    from ..source import parse
+    from ..model.source import parse
 
     assert parse(text, "matrix.yaml").data == data, "emit wrote YAML that reads back differently"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runtimes.common import TEMPLATE_STAGES
-from ..fields import STAGE_PATTERN
+from ..model.fields import STAGE_PATTERN
 from . import dockerfiles, scan
 from .draft import Draft
 from .layout import UNNAMED_FINAL, project_name

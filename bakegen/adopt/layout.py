@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fields import NAME_PATTERN
+from ..model.fields import NAME_PATTERN
 from . import images
 from .dockerfiles import DockerfileInfo
 from ..runtimes.dockerfile import is_root

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import Diagnostic
-from ..schema import BaseImages, Matrix
+from ..model.schema import BaseImages, Matrix
 
 if TYPE_CHECKING:
-    from ..resolved import Resolved, ResolvedService
+    from ..model.resolved import Resolved, ResolvedService
 
 
 class Runtime(Protocol):

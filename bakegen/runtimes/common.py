@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
-from ..platforms import platform_slug
+from ..model.platforms import platform_slug
 from . import wheels
 
 if TYPE_CHECKING:
-    from ..resolved import ResolvedService
+    from ..model.resolved import ResolvedService
 
 # Default non-root identity of every generated image (`user:` changes it), so
 # volume permissions and Kubernetes `runAsUser` policies can rely on it.

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
-from ..schema import BaseImages, Matrix
+from ..model.schema import BaseImages, Matrix
 from .common import split_per_platform
 
 if TYPE_CHECKING:
-    from ..resolved import Resolved, ResolvedService
+    from ..model.resolved import Resolved, ResolvedService
 
 name = "dockerfile"
 template = None

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
-from ..schema import BaseImages, GoOptions, Matrix
+from ..model.schema import BaseImages, GoOptions, Matrix
 from . import common
 
 if TYPE_CHECKING:
-    from ..resolved import Resolved, ResolvedService
+    from ..model.resolved import Resolved, ResolvedService
 
 name = "go"
 template = "go.Dockerfile.j2"

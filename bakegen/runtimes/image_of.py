@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
-from ..schema import BaseImages, Matrix
+from ..model.schema import BaseImages, Matrix
 from . import common
 
 if TYPE_CHECKING:
-    from ..resolved import Resolved, ResolvedService
+    from ..model.resolved import Resolved, ResolvedService
 
 name = "image_of"
 template = "image-of.Dockerfile.j2"

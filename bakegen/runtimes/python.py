@@ -6,14 +6,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import dockerignore
+from ..files import dockerignore
 from ..errors import Diagnostic
-from ..schema import BaseImages, Matrix, PythonOptions, SystemPackages
-from ..platforms import platform_slug
+from ..model.schema import BaseImages, Matrix, PythonOptions, SystemPackages
+from ..model.platforms import platform_slug
 from . import common, pyproject, wheels
 
 if TYPE_CHECKING:
-    from ..resolved import Resolved, ResolvedService
+    from ..model.resolved import Resolved, ResolvedService
 
 name = "python"
 template = "python.Dockerfile.j2"

@@ -22,7 +22,7 @@ from engine import Engine
 from dockerfile_checks import runs_on_target
 
 from bakegen import build_plan
-from bakegen.plan import Plan, Target, Var
+from bakegen.model.plan import Plan, Target, Var
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "projects"

@@ -21,7 +21,7 @@ import pytest
 from actions import WORKFLOW, Runner, push_to_main
 from harness import HARNESS_FILE, Project, copy_project
 
-from bakegen.plan import Target, Var
+from bakegen.model.plan import Target, Var
 
 
 def ci_example(engine, registry, tmp_path: Path) -> Project:

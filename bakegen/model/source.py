@@ -22,7 +22,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import BakegenError, Diagnostic, Path
+from ..errors import BakegenError, Diagnostic, Path
 
 # Bounds on what bakegen reads, so that no input hangs it, exhausts its
 # memory or overflows a stack. Real matrices stay far below each: a

@@ -9,13 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import schema
-from .per_stage import StageValues
 from .platforms import platform_slug
 
 # The machines developers build on. `LOCAL_PLATFORM=true docker buildx bake`
 # builds for the machine's own platform, whatever a service deploys to, so
 # every generated Dockerfile knows these too.
 LOCAL_PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+@dataclass(frozen=True)
+class StageValues:
+    """Environment and command of one Dockerfile stage (compiler/per_stage.py)."""
+
+    # ENV lines before the service's own `env`: the stage's, for keys the service does not set.
+    env_before: dict[str, str] = field(default_factory=dict)
+    # ENV lines after it: the service's values for this stage.
+    env_after: dict[str, str] = field(default_factory=dict)
+    command: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

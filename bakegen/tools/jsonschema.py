@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .schema import Matrix
+from ..model.schema import Matrix
 
 SCHEMA_FILE = "matrix.schema.json"
 

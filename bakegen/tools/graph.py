@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .plan import Plan
-from .resolved import Resolved
+from ..model.plan import Plan
+from ..model.resolved import Resolved
 
 
 def _id(kind: str, name: str) -> str:

@@ -84,6 +84,8 @@ class Group:
 
 # The bake file, at the project's root.
 BAKE_FILE = "docker-bake.hcl"
+# The list of generated files and their hashes, at the project's root (render/write.py).
+MANIFEST = ".bakegen-manifest"
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path as FsPath
 
-from .errors import Diagnostic, Path
-from .plan import BAKE_FILE, Plan
-from .write import MANIFEST
+from ..errors import Diagnostic, Path
+from ..model.plan import BAKE_FILE, MANIFEST, Plan
 
 OUTPUT: Path = ("project", "output")
 

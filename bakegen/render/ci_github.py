@@ -18,8 +18,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from .plan import Plan, Target, display, repository
-from .schema import GithubCi
+from ..model.plan import Plan, Target, display, repository
+from ..model.schema import GithubCi
 
 # A bash function that replaces bake's ${REGISTRY} and ${TAG} by the job's env values
 # (plain substitution: nothing from a variable is evaluated as shell code).

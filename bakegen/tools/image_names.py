@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .errors import BakegenError, Diagnostic
-from .plan import Interpolated, Plan, Var, repository
+from ..errors import BakegenError, Diagnostic
+from ..model.plan import Interpolated, Plan, Var, repository
 
 _HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 HOST = re.compile(rf"^(?:{_HOST_PART}(?:\.{_HOST_PART})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import fields, schema
-from .errors import BakegenError, Diagnostic, Path
+from ..errors import BakegenError, Diagnostic, Path
 from .source import Document
 
 # What a value matching each pattern is, and how to write one.

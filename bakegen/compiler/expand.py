@@ -11,14 +11,15 @@ import posixpath
 import re
 from pathlib import Path
 
-from . import dockerignore, runtimes
-from .plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable
-from .resolved import Resolved, ResolvedService, bake_name
-from .schema import Cache
-from .errors import BakegenError, Diagnostic
-from .plan import display
-from .runtimes.common import bake_arg_name, split_per_platform
-from .runtimes.image_of import base_context
+from ..files import dockerignore
+from .. import runtimes
+from ..model.plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable
+from ..model.resolved import Resolved, ResolvedService, bake_name
+from ..model.schema import Cache
+from ..errors import BakegenError, Diagnostic
+from ..model.plan import display
+from ..runtimes.common import bake_arg_name, split_per_platform
+from ..runtimes.image_of import base_context
 
 # Lambda and other single-manifest targets reject image indexes, and
 # attestations turn a single-platform push into an index.

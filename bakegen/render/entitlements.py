@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from .plan import Plan
+from ..model.plan import Plan
 
 # buildx versions: the first that checks entitlements in bake.
 ALLOW_SINCE = (0, 19)

@@ -31,8 +31,8 @@ def bakegen_render() -> Render:
     """
 
     def render(matrix_file: str | os.PathLike[str] = "matrix.yaml", templates: str | None = None) -> dict[str, str]:
-        from .pipeline import render_project  # imported only by tests that use the fixture
-        from .write import MANIFEST
+        from ..pipeline import render_project  # imported only by tests that use the fixture
+        from ..render.write import MANIFEST
 
         files = render_project(matrix_file, templates).files
         return {path: text for path, text in files.items() if path != MANIFEST}

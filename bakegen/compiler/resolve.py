@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path as FsPath
 
-from . import per_stage, runtimes, schema
-from .errors import BakegenError, Diagnostic, Path, did_you_mean
-from .resolved import Resolved, ResolvedService, bake_name, local_platforms
+from . import per_stage
+from .. import runtimes
+from ..model import schema
+from ..errors import BakegenError, Diagnostic, Path, did_you_mean
+from ..model.resolved import Resolved, ResolvedService, bake_name, local_platforms
 
 __all__ = ["RESERVED_GROUPS", "Resolved", "ResolvedService", "bake_name", "resolve"]
 

@@ -14,10 +14,10 @@ import subprocess
 from dataclasses import dataclass
 
 from . import image_names
-from .errors import BakegenError, Diagnostic
-from .fields import parse_size
-from .plan import Plan, repository
-from .schema import Matrix
+from ..errors import BakegenError, Diagnostic
+from ..model.fields import parse_size
+from ..model.plan import Plan, repository
+from ..model.schema import Matrix
 
 
 @dataclass(frozen=True)

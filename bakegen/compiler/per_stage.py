@@ -12,19 +12,9 @@ stage (the stage a matrix stage builds), and located problems.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from . import schema
-from .errors import Diagnostic, Path, did_you_mean
-
-
-@dataclass(frozen=True)
-class StageValues:
-    # ENV lines before the service's own `env`: the stage's, for keys the service does not set.
-    env_before: dict[str, str] = field(default_factory=dict)
-    # ENV lines after it: the service's values for this stage.
-    env_after: dict[str, str] = field(default_factory=dict)
-    command: tuple[str, ...] | None = None
+from ..model import schema
+from ..errors import Diagnostic, Path, did_you_mean
+from ..model.resolved import StageValues
 
 
 def resolve(matrix: schema.Matrix, name: str, spec: schema.Service, stages: tuple[str, ...],

@@ -14,9 +14,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from .entitlements import ALLOW_SINCE
-from .errors import BakegenError, Diagnostic
-from .plan import Plan
+from ..render.entitlements import ALLOW_SINCE
+from ..errors import BakegenError, Diagnostic
+from ..model.plan import Plan
 
 # The oldest buildx that reads generated bake files (Debian 13 ships it).
 MINIMUM = (0, 13)

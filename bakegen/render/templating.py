@@ -17,25 +17,27 @@ from pathlib import Path
 import jinja2
 import jinja2.bccache
 
-from .cache import cache_dir
-from .plan import Interpolated, Var
+from ..cache import cache_dir
+from ..model.plan import Interpolated, Var
 
 BAKE_TEMPLATE = "docker-bake.hcl.j2"
+# The bakegen package folder: the wheel carries the templates in it (_templates).
+PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def template_dir() -> Path:
     """The shipped templates: inside the installed package, or the source tree."""
-    packaged = Path(__file__).parent / "_templates"
+    packaged = PACKAGE / "_templates"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).parent.parent / "templates"
+    return PACKAGE.parent / "templates"
 
 
 def bake_template_path() -> Path:
-    packaged = Path(__file__).parent / "_templates" / BAKE_TEMPLATE
+    packaged = PACKAGE / "_templates" / BAKE_TEMPLATE
     if packaged.is_file():
         return packaged
-    return Path(__file__).parent.parent / BAKE_TEMPLATE
+    return PACKAGE.parent / BAKE_TEMPLATE
 
 
 _HCL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -1,0 +1,2 @@
+"""Reading the user's files: which files a build context sends (dockerignore).
+"""

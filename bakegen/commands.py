@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .pipeline import render_project
 from .model.plan import Plan, display
-from .render.write import MANIFEST, FileStatus, compare, kept_warnings, sync
+from .render.write import MANIFEST, FileStatus, compare, kept_warnings, previous_source, sync
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,22 @@ class RenderOutcome:
 def render_files(matrix_file: str, force: bool = False, templates: str | None = None) -> RenderOutcome:
     """Render and write; return what was done, for the CLI to report."""
     rendered = render_project(matrix_file, templates)
-    statuses = sync(rendered.project_dir, rendered.files, force=force)
+    previous = previous_source(rendered.project_dir)
+    statuses = sync(rendered.project_dir, rendered.files, force=force, protected=rendered.inputs)
     command = f"{rendered.bake_command()}  (--allow: buildx 0.19 and later)" if rendered.allow else None
-    return RenderOutcome(tuple(statuses), (*rendered.warnings, *kept_warnings(statuses)), command)
+    return RenderOutcome(tuple(statuses), (*rendered.warnings, *kept_warnings(statuses),
+                                           *_replaced(previous, rendered.plan.source, statuses)), command)
+
+
+def _replaced(previous: str | None, source: str, statuses: list[FileStatus]) -> list[str]:
+    """A warning when this render replaced what another matrix file in the folder generated."""
+    changed = [s for s in statuses if s.changed and s.path != MANIFEST]
+    if previous is None or previous == source or not changed:
+        return []
+    deleted = [s.path for s in changed if s.state == "delete"]
+    gone = f"; deleted {len(deleted)} file(s) only it generated: {', '.join(deleted)}" if deleted else ""
+    return [f"the generated files here were rendered from {previous}; {source} replaced them{gone}. "
+            f"`bakegen render -f {previous}` brings them back"]
 
 
 def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[str, ...], list[FileStatus]]:
@@ -45,7 +58,7 @@ def check_files(matrix_file: str, templates: str | None = None) -> tuple[tuple[s
     The facts behind both `check` and `diff`.
     """
     rendered = render_project(matrix_file, templates)
-    changed = [s for s in compare(rendered.project_dir, rendered.files) if s.changed]
+    changed = [s for s in compare(rendered.project_dir, rendered.files, rendered.inputs) if s.changed]
     # The manifest changes whenever another file does: report it only on its
     # own (a render was interrupted), so that each change shows once.
     if any(s.path != MANIFEST for s in changed):
@@ -91,12 +104,12 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
 
     rendered = render_project(matrix_file, templates)
     image_names.values(rendered.plan, os.environ)
-    if any(s.changed for s in compare(rendered.project_dir, rendered.files)):
+    if any(s.changed for s in compare(rendered.project_dir, rendered.files, rendered.inputs)):
         if not render_first:
             raise BakegenError([Diagnostic(
                 "generated files are not current", file=matrix_file,
                 hint="run `bakegen render` first, or `bakegen bake --render ...`")])
-        sync(rendered.project_dir, rendered.files)
+        sync(rendered.project_dir, rendered.files, protected=rendered.inputs)
     builder = next((a.split("=", 1)[1] for a in bake_args if a.startswith("--builder=")), None)
     if builder is None and "--builder" in bake_args[:-1]:
         builder = bake_args[bake_args.index("--builder") + 1]

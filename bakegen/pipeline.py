@@ -7,6 +7,7 @@ CLI and the public API both go through `render_project`.
 from __future__ import annotations
 
 import os
+import posixpath
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,20 @@ class Rendered:
     plan: Plan
     files: dict[str, str]  # path relative to project_dir -> text
     allow: tuple[str, ...] = ()  # --allow=... flags the bake file needs (buildx >= 0.19)
+    templates: str | None = None  # the folder of template overrides, if any
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """What the plan is built from, relative to project_dir: the matrix, the templates,
+        every build context, user Dockerfile and secret file. Writing never deletes these."""
+        found = [self.plan.source]
+        if self.templates:
+            found.append(os.path.relpath(self.templates, self.project_dir.resolve()).replace(os.sep, "/"))
+        for t in self.plan.targets:
+            found += [t.context, posixpath.join(t.context, t.dockerfile)]
+            found += [c for c in t.contexts.values() if "://" not in c and not c.startswith("target:")]
+            found += [s.split(",src=", 1)[1] for s in t.secret if ",src=" in s]
+        return tuple(dict.fromkeys(posixpath.normpath(p) for p in found))
 
     def bake_command(self) -> str:
         """`docker buildx bake` with the entitlements this project needs."""
@@ -126,5 +141,6 @@ def render_project(matrix_file: str | os.PathLike[str], templates: str | None = 
     if folder is not None and not Path(folder).is_dir():
         raise BakegenError([Diagnostic("template folder not found", file=folder,
                                        hint="pass an existing folder to --templates")])
-    files, allow = render.render(plan, str(Path(folder).resolve()) if folder else None)
-    return Rendered(project_dir, plan, files, allow)
+    override_dir = str(Path(folder).resolve()) if folder else None
+    files, allow = render.render(plan, override_dir)
+    return Rendered(project_dir, plan, files, allow, override_dir)

@@ -1,0 +1,41 @@
+"""Paths in the matrix, normalised and checked to stay inside the project."""
+
+from __future__ import annotations
+
+import os
+
+from .scope import Scope
+from ..errors import Path
+
+
+class Paths(Scope):
+    def path(self, at: Path, value: str, must_be: str) -> str:
+        """Normalise a project-relative path and check it exists inside the project.
+
+        `must_be`: "dir" or "file" (it must exist), or "output": bakegen
+        writes there, so it must stay inside the project whatever
+        `allow_outside` says, and may not exist yet.
+        """
+        full = self.dir / value
+        real = full.resolve()
+        inside = real == self.real_dir or self.real_dir in real.parents
+        allowed = must_be != "output" and any(real == a or a in real.parents for _, a in self.allowed)
+        if not inside and not allowed:
+            rel = os.path.relpath(os.path.normpath(full), os.path.normpath(self.dir))
+            problem = (f"'{value}' leads outside the project folder through a symbolic link (to {real})"
+                       if rel != os.pardir and not rel.startswith(os.pardir + os.sep) else
+                       f"'{value}' is outside the project folder")
+            self.error(at, problem,
+                       "generated files stay inside the project folder; choose a folder in it, e.g. generated"
+                       if must_be == "output" else
+                       "docker buildx bake reads outside its working directory only with --allow "
+                       "fs.read=PATH; move it into the project, or list its folder in project.allow_outside")
+            return value
+        if must_be == "dir" and not real.is_dir():
+            what = "a file, not a folder" if real.exists() else "not found"
+            self.error(at, f"folder '{value}' is {what}")
+        elif must_be == "file" and not real.is_file():
+            what = "a folder, not a file" if real.exists() else "not found"
+            self.error(at, f"file '{value}' is {what}")
+        rel = os.path.relpath(os.path.normpath(full), os.path.normpath(self.dir))
+        return rel.replace(os.sep, "/")

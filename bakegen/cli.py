@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .errors import BakegenError, format_diagnostics
+from .errors import BakegenError, format_diagnostics, printable
 
 EXIT_STALE = 1
 EXIT_NEEDS_EDITS = 1  # init/import wrote a matrix that renders only after the edits listed
@@ -69,7 +69,7 @@ def _count(n: int, noun: str) -> str:
 
 def _warn(warnings: tuple[str, ...]) -> None:
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {printable(warning)}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -105,7 +105,7 @@ def render(matrix_file: str, templates: str | None, force: bool, verbose: bool, 
         raise click.UsageError("-v and -q exclude each other")
     outcome = render_files(matrix_file, force=force, templates=templates)
     for line in outcome.lines(-1 if quiet else 1 if verbose else 0):
-        click.echo(line)
+        click.echo(printable(line))
     if not quiet:
         _warn(outcome.warnings)
 
@@ -157,12 +157,13 @@ def diff(matrix_file: str, templates: str | None) -> None:
     Coloured on a terminal; NO_COLOR turns colour off.
     """
     from .commands import check_files
+    from .report import diff_lines
 
     warnings, changed = check_files(matrix_file, templates)
     _warn(warnings)
     color = False if os.environ.get("NO_COLOR") else None
     for status in changed:
-        for line in status.diff().splitlines():
+        for line in diff_lines(status):
             style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
             if line.startswith(("+++", "---")):
                 style = None
@@ -229,7 +230,8 @@ def validate(matrix_file: str) -> None:
     plan = build_plan(matrix_file)
     _warn(plan.warnings)
     services = len({t.service for t in plan.targets})
-    click.echo(f"{matrix_file} is valid: {_count(services, 'service')}, {_count(len(plan.targets), 'target')}")
+    click.echo(f"{printable(matrix_file)} is valid: {_count(services, 'service')}, "
+               f"{_count(len(plan.targets), 'target')}")
 
 
 @cli.command(name="list")
@@ -257,7 +259,7 @@ def sizes(matrix_file: str) -> None:
     from .pipeline import load_project
 
     resolved, plan = load_project(matrix_file)
-    rows = sizes_module.measure(plan, resolved.matrix)
+    rows = sizes_module.measure(plan, resolved)
     click.echo(sizes_module.table(rows))
     if any(r.over for r in rows):
         sys.exit(EXIT_STALE)
@@ -281,7 +283,7 @@ def init(folder: str, output: str | None) -> None:
 
     adopted = init_folder(folder, output)
     for line in report(adopted):
-        click.echo(line)
+        click.echo(printable(line))
     sys.exit(EXIT_NEEDS_EDITS if adopted.problems or adopted.edits else 0)
 
 
@@ -311,7 +313,7 @@ def import_(sources: tuple[str, ...], output: str | None) -> None:
 
     adopted = import_files(list(sources), output)
     for line in report(adopted):
-        click.echo(line)
+        click.echo(printable(line))
     sys.exit(EXIT_NEEDS_EDITS if adopted.problems or adopted.edits else 0)
 
 

@@ -9,10 +9,22 @@ positions in one place, and `format_diagnostics` prints them in one place.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 Path = tuple[str | int, ...]
+
+# What must not reach a terminal or CI log raw: control characters (a line
+# break would start a line of the reader's choosing, `::error ...` in GitHub
+# Actions), Unicode line and paragraph separators, and lone surrogates (an
+# undecodable byte in a file name, which no output can encode). Tabs stay.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as an escape (`\\n`, `\\x1b`): one line stays one line."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -30,12 +42,14 @@ class Diagnostic:
         return replace(self, file=file, line=line, column=column)
 
     def format(self) -> str:
-        where = self.file
+        """`FILE:LINE:COLUMN: message`, and the hint on a line of its own; values from the
+        user's files are escaped (see `printable`), so each part is one line."""
+        where = printable(self.file)
         if self.line:
             where = f"{where}:{self.line}:{self.column}"
-        text = f"{where}: {self.message}"
+        text = f"{where}: {printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable(self.hint)}"
         return text
 
 

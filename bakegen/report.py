@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .errors import Diagnostic, format_diagnostics, sort_key
+from .errors import Diagnostic, format_diagnostics, printable, sort_key
 from .render.write import FileStatus
 
 FORMATS = ("text", "github", "json")
@@ -40,7 +40,7 @@ def github(diagnostics: Sequence[Diagnostic], stale: Sequence[FileStatus], warni
     for warning in warnings:
         lines.append(f"::warning title=bakegen::{_escape_data(warning)}")
     for status in stale:
-        lines.append(status.diff().rstrip("\n"))
+        lines.append(_diff(status).rstrip("\n"))
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -62,4 +62,17 @@ def as_json(diagnostics: Sequence[Diagnostic], stale: Sequence[FileStatus], warn
 def text(diagnostics: Sequence[Diagnostic], stale: Sequence[FileStatus], warnings: Sequence[str]) -> str:
     if diagnostics:
         return format_diagnostics(list(diagnostics)) + "\n"
-    return "".join(s.diff() for s in stale)
+    return "".join(_diff(s) for s in stale)
+
+
+def diff_lines(status: FileStatus) -> list[str]:
+    """The lines of the unified diff of `status`, control characters in them (a hand edit's)
+    escaped: a lone carriage return would otherwise start a line a CI log reads as a command."""
+    lines = status.diff().split("\n")  # at line feeds only: see printable
+    if lines[-1] == "":
+        lines.pop()
+    return [printable(line) for line in lines]
+
+
+def _diff(status: FileStatus) -> str:
+    return "".join(line + "\n" for line in diff_lines(status))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -426,3 +427,17 @@ def test_a_failed_first_render_leaves_nothing_behind(project, run, monkeypatch):
                              "  hint: check the folder's permissions and free space\n")
     assert tree(matrix.parent) == before
     assert not (matrix.parent / "generated").exists(), "nor the folders it made"
+
+
+@pytest.mark.parametrize("command", [("check",), ("check", "--format", "github"), ("diff",)])
+def test_no_line_of_output_is_a_ci_command_whatever_a_hand_edit_holds(project, run, command):
+    matrix = project("minimal")
+    assert run("render", "-f", str(matrix)).exit_code == 0
+    edited = matrix.parent / "generated/api/Dockerfile"
+    edited.write_text(edited.read_text() + "# \r::error file=README.md::PWN\x1b[2K\n")
+    result = run(*command, "-f", str(matrix))
+    assert "PWN" in result.stdout + result.stderr
+    # GitHub's runner reads a line at every \r, \n or \r\n.
+    for line in re.split(r"\r\n|\r|\n", result.stdout + result.stderr):
+        assert not line.startswith("::error file=README"), line
+        assert "\x1b" not in line

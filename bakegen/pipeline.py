@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .compiler import expand, destinations, resolve
-from .model import load, schema, source
+from .model import image_ref, load, schema, source
 from .errors import BakegenError, Diagnostic
 from .model.plan import Plan
 
@@ -75,9 +75,9 @@ def _resolve_and_expand(matrix: schema.Matrix, path: Path) -> tuple[resolve.Reso
     project_dir = path.parent
     resolved = resolve.resolve(matrix, project_dir)
     plan = expand.expand(resolved, project_dir, path.name)
-    unwritable = destinations.check(plan, resolved.output, project_dir, path)
-    if unwritable:
-        raise BakegenError(unwritable)
+    problems = image_ref.check_plan(matrix, plan) + destinations.check(plan, resolved.output, project_dir, path)
+    if problems:
+        raise BakegenError(problems)
     return resolved, plan
 
 

@@ -73,3 +73,19 @@ def test_sizes_refuses_a_bad_tag_before_reading_the_registry(project, run, docke
         "environment: TAG='-rc1' (environment) is not a valid tag\n"
         "  hint: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'\n")
     assert not docker_log.exists()
+
+
+@pytest.mark.parametrize(("ref", "problem"), [
+    (":latest", "the name is empty"),
+    (":nope", "the name is empty"),
+    ("UPPER/Case:tag", "repository names must be lowercase: 'UPPER'"),
+    ("a//b", "has an empty path component (a leading, doubled or trailing '/')"),
+    ("app:", "the tag after ':' is empty"),
+    ("app:-rc", "the tag '-rc' is not a valid tag"),
+    ("r.example.com/" + "x" * 250 + ":1", "the name has 264 characters; image names may have at most 255"),
+])
+def test_every_expanded_tag_is_an_image_reference(ref, problem):
+    from bakegen.model.image_ref import reference_problems
+
+    assert reference_problems(ref)[0][0] == problem
+    assert reference_problems("localhost:5000/team/api:1.0-production") == []

@@ -57,7 +57,23 @@ def load_project(matrix_file: str | os.PathLike[str]) -> tuple[resolve.Resolved,
     path = Path(matrix_file)
     display = str(matrix_file)
     _check_name(path, display)
-    doc = source.load(path, display)
+    return _validate_and_expand(source.load(path, display), path)
+
+
+def load_text(text: str, matrix_file: str | os.PathLike[str]) -> tuple[resolve.Resolved, Plan]:
+    """`load_project` for a matrix not written yet: `text`, as if it were `matrix_file`.
+
+    Paths in it are relative to `matrix_file`'s folder, which must exist;
+    `bakegen init` and `import` check what they would write with it.
+    Raises BakegenError on bad input, as load_project does.
+    """
+    path = Path(matrix_file)
+    display = str(matrix_file)
+    _check_name(path, display)
+    return _validate_and_expand(source.parse(text, display), path)
+
+
+def _validate_and_expand(doc: source.Document, path: Path) -> tuple[resolve.Resolved, Plan]:
     try:
         matrix = load.validate(doc)
     except BakegenError as exc:

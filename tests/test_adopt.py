@@ -342,3 +342,32 @@ def test_init_finds_go_tests_in_any_package_of_the_module(tmp_path, run):
     result = run("init", str(tmp_path))
     assert result.exit_code == 0, result.stderr
     assert "stages: [test, production]\n" in (tmp_path / "matrix.yaml").read_text()
+
+
+# -- adoption in one round -------------------------------------------------------
+
+
+def test_import_resolves_what_it_can_and_lists_each_edit_once(case, run):
+    """Validated in memory before writing: the root stages get `run_as_root` (also the final
+    stage that has no name yet), the second build under one image name gets a name of its
+    own, and what needs the user is listed once, all at once."""
+    folder = case("rounds")
+    out = adopt(run, folder, "import", "docker-compose.yml", exit_code=1)
+    assert out.split("edit before `bakegen render`:\n", 1)[1] == (
+        "  Dockerfile:1: name the final stage (`FROM ... AS runtime`); bake builds a stage by its name "
+        "(docker-compose.yml:3 builds the final stage without naming it)\n")
+    assert "  docker-compose.yml:6: image acme/shop:2.1 is also web's, which builds something else (the last build " \
+           "would take the name, and bake refuses two targets with one): worker's image is named by the tag scheme " \
+           "instead\n" in out
+    text = (folder / "matrix.yaml").read_text()
+    assert text.count("    run_as_root: true\n") == 2
+    assert "    # Dockerfile: stage 'runtime' ends as root, which bakegen refuses to push\n" in text
+    dockerfile = folder / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("FROM python:3.12-slim\n", "FROM python:3.12-slim AS runtime\n"))
+    renders(run, folder)
+    from bakegen import build_plan
+    from bakegen.model.plan import display
+
+    plan = build_plan(folder / "matrix.yaml")
+    assert [display(t) for t in plan.target("web-production").tags] == ["${REGISTRY}/shop:${TAG}"]
+    assert [display(t) for t in plan.target("worker-production").tags] == ["${REGISTRY}/worker:${TAG}-production"]

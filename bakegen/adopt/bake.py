@@ -244,7 +244,8 @@ def _unit(name: str, attrs: dict[str, Any], f: _File, ev: _Evaluator, project_di
     unit = Unit(name=service, origin=f"{f.display}:{line}", context=rel_context, dockerfile=dockerfile)
     unit.info = dockerfiles.read(project_dir / dockerfile)
     if unit.info is None:
-        draft.edits.append(f"{dockerfile} (target {name}, {f.display}:{line}) is missing or BuildKit cannot parse it")
+        draft.edit(f"{dockerfile} (target {name}, {f.display}:{line}) is missing or BuildKit cannot parse it",
+                   dockerfile, ("dockerfile", "targets"))
     target = value("target", "string")
     stage = axis.add_target(unit, target.lower() if target else None, f"{f.display}:{line}", draft)
     unit.extra["_stage"] = stage

@@ -1,8 +1,9 @@
-"""`bakegen init` and `bakegen import`: write a new matrix, then validate it.
+"""`bakegen init` and `bakegen import`: validate a new matrix, then write it.
 
-Both never overwrite a file: a matrix that exists is the user's. After
-writing, the matrix goes through bakegen's own pipeline, so what the user
-is told to fix is exactly what `bakegen render` would refuse.
+Both never overwrite a file: a matrix that exists is the user's. Before
+writing, the matrix text goes through bakegen's own pipeline in memory, so
+what the user is told to fix is exactly what `bakegen render` would refuse,
+listed once with the edits the draft asks for.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Adopted:
     sources: tuple[str, ...]  # the files read
     notes: tuple[Note, ...]  # what was not imported
     edits: tuple[str, ...]  # what to change in the user's files
-    problems: tuple[Diagnostic, ...]  # what `bakegen validate` says about the new matrix
+    problems: tuple[Diagnostic, ...]  # what `bakegen validate` says that no edit above explains
 
 
 def variants_of(compose: Path) -> list[Path]:
@@ -60,7 +61,7 @@ def import_files(sources: list[str], output: str | None = None) -> Adopted:
             raise BakegenError([Diagnostic("import reads one bake file at a time", file=str(paths[1]))])
         draft = bake.read(paths[0], project_dir)
         if paths[0].resolve() == (project_dir / "docker-bake.hcl").resolve():
-            draft.edits.append(
+            draft.edit(
                 f"move {paths[0].name} away (e.g. `git mv {paths[0].name} docker-bake.old.hcl`): bakegen writes "
                 "its own docker-bake.hcl next to matrix.yaml and never overwrites one it did not write")
     else:
@@ -95,26 +96,37 @@ def _refuse_existing(target: Path) -> None:
 
 
 def _finish(draft: Draft, target: Path, sources: tuple[str, ...]) -> Adopted:
-    from ..pipeline import build_plan
+    from ..pipeline import load_text
     from ..render.write import atomic_write
 
     text = emit(draft)
+    # The folder first: the matrix's paths are relative to it, also in memory.
     target.parent.mkdir(parents=True, exist_ok=True)
+    problems: tuple[Diagnostic, ...] = ()
+    try:
+        load_text(text, target)
+    except BakegenError as exc:
+        problems = tuple(d for d in exc.diagnostics if not _explained(d, draft))
     # Checked again just before writing: nothing may have appeared meanwhile.
     _refuse_existing(target)
     atomic_write(target, text)
-    problems: tuple[Diagnostic, ...] = ()
-    try:
-        build_plan(target)
-    except BakegenError as exc:
-        problems = tuple(exc.diagnostics)
     services = draft.data.get("services", {})
     return Adopted(target, len(services), len(draft.data.get("stages", {})), sources, tuple(draft.sorted_notes()),
-                   tuple(draft.edits), problems)
+                   tuple(e.message for e in draft.edits), problems)
+
+
+def _explained(d: Diagnostic, draft: Draft) -> bool:
+    """Whether an edit the draft asks for already says what `d` says (see Edit)."""
+    if len(d.path) < 3 or d.path[0] != "services":
+        return False
+    service = draft.data.get("services", {}).get(d.path[1], {})
+    return any(e.dockerfile and e.dockerfile == service.get("dockerfile")
+               and d.path[2] in e.covers for e in draft.edits)
 
 
 def report(adopted: Adopted) -> list[str]:
-    """The lines init and import print."""
+    """The lines init and import print: what was written, what was not imported, and every
+    edit the matrix needs before `bakegen render` (the draft's, then the pipeline's), once each."""
     from ..errors import format_diagnostics
 
     lines = [f"wrote {adopted.path}: {adopted.services} service(s), {adopted.stages} stage(s)"
@@ -122,12 +134,11 @@ def report(adopted: Adopted) -> list[str]:
     if adopted.notes:
         lines.append(f"not imported ({len(adopted.notes)}, also listed as comments in {adopted.path.name}):")
         lines.extend(f"  {n.format()}" for n in adopted.notes)
-    if adopted.edits:
+    if adopted.edits or adopted.problems:
         lines.append("edit before `bakegen render`:")
         lines.extend(f"  {e}" for e in adopted.edits)
-    if adopted.problems:
-        lines.append(f"`bakegen validate` says:")
-        lines.extend("  " + line for line in format_diagnostics(list(adopted.problems)).splitlines())
-    elif not adopted.edits:
+        if adopted.problems:
+            lines.extend("  " + line for line in format_diagnostics(list(adopted.problems)).splitlines())
+    else:
         lines.append(f"next: bakegen render -f {adopted.path} && docker buildx bake")
     return lines

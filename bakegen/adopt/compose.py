@@ -189,8 +189,8 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
     unit = Unit(name=service, origin=f"{src.display}:{src.line(*at).line}", context=context, dockerfile=dockerfile)
     unit.info = dockerfiles.read(project_dir / dockerfile)
     if unit.info is None:
-        draft.edits.append(f"{dockerfile} (service '{name}', {src.display}:{src.line(*at).line}) "
-                           "is missing or BuildKit cannot parse it")
+        draft.edit(f"{dockerfile} (service '{name}', {src.display}:{src.line(*at).line}) "
+                   "is missing or BuildKit cannot parse it", dockerfile, ("dockerfile", "targets"))
     raw_target = build.get("target")
     target = _text(raw_target, src, at + ("build", "target"), remarks).lower() if raw_target else None
     _build_settings(unit, build, src, at, remarks, draft, project_dir)

@@ -26,6 +26,20 @@ class Note:
         return f"{where}: {self.message}" if where else self.message
 
 
+@dataclass(frozen=True)
+class Edit:
+    """A change only the user can make, before the matrix renders.
+
+    `dockerfile` and `covers` say what `bakegen validate` would report as a
+    consequence (its errors at services.NAME.KEY, KEY in `covers`, for a
+    service built from `dockerfile`), so the user reads each problem once.
+    """
+
+    message: str
+    dockerfile: str = ""
+    covers: tuple[str, ...] = ()
+
+
 @dataclass
 class Draft:
     """A matrix as plain data (dicts in the order they are written), plus
@@ -43,13 +57,24 @@ class Draft:
     comments: dict[Key, list[str]] = field(default_factory=dict)
     trailing: dict[Key, list[str]] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
-    edits: list[str] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    _asked: set[str] = field(default_factory=set, repr=False)
 
     def comment(self, key: Key, *lines: str) -> None:
         self.comments.setdefault(key, []).extend(lines)
 
     def trail(self, key: Key, *lines: str) -> None:
         self.trailing.setdefault(key, []).extend(lines)
+
+    def edit(self, message: str, dockerfile: str = "", covers: tuple[str, ...] = (), once: str = "") -> bool:
+        """Ask the user for a change, once: a second edit with the same `once` key (default:
+        the same message) is the same change, asked for from another place. True if new."""
+        key = once or message
+        if key in self._asked:
+            return False
+        self._asked.add(key)
+        self.edits.append(Edit(message, dockerfile, covers))
+        return True
 
     def sorted_notes(self) -> list[Note]:
         """Notes in reading order: by file (in the order files were read), then line."""

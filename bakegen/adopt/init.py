@@ -113,8 +113,8 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
         services[key] = service
 
     if not services:
-        d.edits.append(f"no Python project, Go program or Dockerfile found under {root}; "
-                       "add a service to matrix.yaml by hand (README: \"Your own project\")")
+        d.edit(f"no Python project, Go program or Dockerfile found under {root}; "
+               "add a service to matrix.yaml by hand (README: \"Your own project\")")
         services["app"] = {"runtime": "dockerfile", "context": ".", "dockerfile": "Dockerfile"}
         used_stages.add("production")
 
@@ -146,8 +146,8 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
     for bake in found.bake:
         d.header.append(f"Found {bake}: `bakegen import {bake}` takes its targets, platforms and tags.")
         if (base / bake).resolve() == (matrix_dir / "docker-bake.hcl").resolve():
-            d.edits.append(f"move {bake} away (e.g. `git mv {bake} docker-bake.old.hcl`): bakegen writes its own "
-                           "docker-bake.hcl next to matrix.yaml and never overwrites one it did not write")
+            d.edit(f"move {bake} away (e.g. `git mv {bake} docker-bake.old.hcl`): bakegen writes its own "
+                   "docker-bake.hcl next to matrix.yaml and never overwrites one it did not write")
     for skipped in found.skipped:
         d.note(skipped)
     d.comment(("project", "registry"), "CHANGE: where `docker buildx bake push --push` pushes (localhost:5000 is a",
@@ -209,15 +209,17 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
         last = info.last if info and info.last else UNNAMED_FINAL
         service["targets"] = {"production": last}
         if info and not info.last:
-            d.edits.append(f"{f.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
-                           "bake builds a stage by its name")
+            d.edit(f"{f.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
+                   "bake builds a stage by its name", service["dockerfile"], ("targets",))
             d.comment(("services", key), f"EDIT {f.dockerfile}:{info.last_line}: add `AS {UNNAMED_FINAL}` to the final FROM.")
     if stages != list(ORDER):
         service["stages"] = stages
     from ..runtimes.dockerfile import is_root
 
     target = service.get("targets", {}).get("production", "production")
-    if info and "production" in stages and target in info.stages and is_root(info.users.get(target)):
+    unnamed = bool(info) and not info.last and target == UNNAMED_FINAL
+    if info and "production" in stages and (target in info.stages or unnamed) \
+            and is_root(info.user_of(None if unnamed else target)):
         service["run_as_root"] = True
         d.comment(("services", key, "run_as_root"), f"{f.dockerfile}: stage '{target}' ends as root, which bakegen refuses",
                   "to push unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")

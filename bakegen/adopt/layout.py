@@ -81,14 +81,14 @@ class StageAxis:
         info = unit.info
         if target is None:
             target = info.last if info and info.last else UNNAMED_FINAL
-            if info and not info.last:
-                draft.edits.append(
+            if info and not info.last and draft.edit(
                     f"{unit.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
-                    f"bake builds a stage by its name ({where} builds the final stage without naming it)")
+                    f"bake builds a stage by its name ({where} builds the final stage without naming it)",
+                    unit.dockerfile, ("targets",), once=f"{unit.dockerfile}: name the final stage"):
                 draft.comment(("services", unit.name), f"EDIT {unit.dockerfile}:{info.last_line}: add "
                               f"`AS {UNNAMED_FINAL}` to the final FROM; bake builds stages by name.")
         elif info and target not in info.stages:
-            draft.edits.append(f"{unit.dockerfile} has no stage '{target}' ({where})")
+            draft.edit(f"{unit.dockerfile} has no stage '{target}' ({where})", unit.dockerfile, ("targets", "dockerfile"))
         final = info is not None and (target == info.last or not info.last and target == UNNAMED_FINAL)
         # The image a Dockerfile ends with is what a team ships: the production stage of the axis,
         # so `docker buildx bake production` builds every service's, whatever its Dockerfile calls it.
@@ -145,6 +145,7 @@ def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
             builder.stages.update(u.stages)
         services.append((root, builder, group))
 
+    _separate_shared_names(units, draft)
     refs = [images.ImageRef.parse(r) for u in units for rs in u.images.values() for r in rs]
     registry = images.choose_registry(refs)
     tag = images.choose_tag(refs, set(axis.push))
@@ -208,6 +209,25 @@ def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
     draft.data["services"] = out
 
 
+def _separate_shared_names(units: list[Unit], draft: Draft) -> None:
+    """Two different builds under one image name overwrite each other (the last one built wins,
+    and bake refuses it): the first keeps the name, the others get one from the tag scheme."""
+    owners: dict[tuple[str, str, str], Unit] = {}
+    for unit in units:
+        for stage, refs in unit.images.items():
+            for ref in list(refs):
+                parsed = images.ImageRef.parse(ref)
+                key = (parsed.registry, parsed.name, parsed.tag or "latest")
+                first = owners.setdefault(key, unit)
+                if first is unit or first.build_key() == unit.build_key():
+                    continue  # the same build under its own name, or shared on purpose
+                refs.remove(ref)
+                draft.note(f"image {ref} is also {first.compose_name}'s, which builds something else (the last "
+                           f"build would take the name, and bake refuses two targets with one): {unit.name}'s "
+                           "image is named by the tag scheme instead",
+                           unit.origin.rsplit(":", 1)[0], int(unit.origin.rsplit(":", 1)[1]), unit.name)
+
+
 def _built_service(draft: Draft, name: str, unit: Unit, project: dict[str, Any], axis: StageAxis,
                    shared: bool) -> dict[str, Any]:
     service: dict[str, Any] = {"runtime": "dockerfile", "context": unit.context or ".",
@@ -226,15 +246,28 @@ def _built_service(draft: Draft, name: str, unit: Unit, project: dict[str, Any],
     for key in ("args", "contexts", "labels"):
         if getattr(unit, key):
             service[key] = dict(getattr(unit, key))
-    info = unit.info
-    root_stages = [t for s, t in unit.stages.items() if axis.push.get(s) and info and t in info.stages
-                   and is_root(info.users.get(t))]
+    root_stages = _root_stages(unit, axis)
     if root_stages:
         service["run_as_root"] = True
         draft.comment(("services", name, "run_as_root"),
                       f"{unit.dockerfile}: stage '{root_stages[0]}' ends as root, which bakegen refuses to push",
                       "unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")
     return service
+
+
+def _root_stages(unit: Unit, axis: StageAxis) -> list[str]:
+    """The pushed Dockerfile stages of `unit` that end as root, as `bakegen validate` decides it
+    (the same users, with the service's args), and also the final stage before it has a name."""
+    info = unit.info
+    if info is None:
+        return []
+    found = []
+    for stage, target in unit.stages.items():
+        unnamed = not info.last and target == UNNAMED_FINAL
+        if axis.push.get(stage) and (target in info.stages or unnamed) \
+                and is_root(info.user_of(None if unnamed else target, unit.args)):
+            found.append(target)
+    return found
 
 
 def _run_comments(draft: Draft, name: str, unit: Unit) -> None:

@@ -175,3 +175,14 @@ def test_deep_nesting_through_aliases_is_refused(tmp_path, run):
     assert result.exit_code == 2
     assert result.stderr.startswith("matrix.yaml:")
     assert ": values are nested more than 100 deep here\n" in result.stderr
+
+
+def test_a_pipe_as_a_services_dockerfile_is_not_called_a_folder(tmp_path):
+    root = make_case(tmp_path, "empty")
+    shutil.copy2(PROJECTS / "minimal/matrix.yaml", root / "matrix.yaml")
+    (root / "legacy/Dockerfile").unlink()
+    os.mkfifo(root / "legacy/Dockerfile")  # reading it would wait for a writer forever
+    for command in ("validate", "render", "check"):
+        result = run_process(command, cwd=root)
+        assert result.returncode == 2
+        assert result.stderr == "matrix.yaml:32:17: file 'legacy/Dockerfile' is not a regular file (a pipe, socket or device)\n"

@@ -441,3 +441,14 @@ def test_no_line_of_output_is_a_ci_command_whatever_a_hand_edit_holds(project, r
     for line in re.split(r"\r\n|\r|\n", result.stdout + result.stderr):
         assert not line.startswith("::error file=README"), line
         assert "\x1b" not in line
+
+
+def test_a_generated_folder_that_links_to_itself_is_refused(project, run):
+    matrix = project("minimal")
+    (matrix.parent / "generated").symlink_to("generated")
+    for command in ("validate", "render"):
+        result = run(command, "-f", str(matrix))
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"{matrix}:2:1: 'generated' leads through a symbolic link that leads to itself (a loop)\n"
+            "  hint: remove the link, or point it elsewhere\n")

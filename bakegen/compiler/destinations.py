@@ -5,8 +5,10 @@ write, with the key of the matrix that decides it, and a Diagnostic for
 each path that cannot be written as a plain file inside the project: a file
 where a folder must go (or a folder where a file must), two generated paths
 that need the same name as a file and as a folder, a symbolic link leading
-out of the project. write.py checks again as it writes; this is what lets
-`validate` and `render` say where in the matrix the problem comes from.
+out of the project (or in a loop), an output folder that holds or lies
+inside a build context (generated files would mix with its sources). write.py
+checks again as it writes; this is what lets `validate` and `render` say
+where in the matrix the problem comes from.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def check(plan: Plan, output: str, project_dir: FsPath, matrix_file: FsPath) -> 
     matrix = os.path.relpath(matrix_file, project_dir).replace(os.sep, "/")
     root = project_dir.resolve()
     errors: dict[tuple[Path, str], Diagnostic] = {}  # one per key and offending name
+    clash = _output_and_contexts(plan, output, project_dir, root)
+    if clash is not None:
+        errors[(OUTPUT, "")] = clash
     for path, owner in paths.items():
         parts = path.split("/")
         for i in range(1, len(parts) + 1):
@@ -62,10 +67,65 @@ def check(plan: Plan, output: str, project_dir: FsPath, matrix_file: FsPath) -> 
     return list(errors.values())
 
 
+def _output_and_contexts(plan: Plan, output: str, project_dir: FsPath, root: FsPath) -> Diagnostic | None:
+    """The first build context that the output folder holds or lies inside, as a Diagnostic.
+
+    Generated Dockerfiles in a context would be sent with it (and a change
+    to one would change every build of it), and sources would sit where
+    bakegen deletes what it no longer generates. A context at the project's
+    root is the exception: the project folder holds the output whatever it is.
+    """
+    out = _real(project_dir / output)
+    if out is None:
+        return None
+    generated = set(generated_paths(plan))
+    for t in plan.targets:
+        named = [v for v in t.contexts.values() if "://" not in v and not v.startswith("target:")]
+        for context in (t.context, *named):
+            real = _real(project_dir / context)
+            if real is None or real == root or _only_generated(project_dir, context, generated):
+                continue
+            if real == out or out in real.parents:
+                what = "holds"
+            elif real in out.parents:
+                what = "lies inside"
+            else:
+                continue
+            shown = os.path.normpath(context).replace(os.sep, "/")
+            return Diagnostic(f"the output folder '{output or '.'}' {what} the build context '{shown}' of service "
+                              f"'{t.service}': generated files would mix with its sources",
+                              path=OUTPUT, hint="give project.output a folder of its own, e.g. generated")
+    return None
+
+
+def _only_generated(project_dir: FsPath, context: str, generated: set[str]) -> bool:
+    """Whether `context` is a folder bakegen generates (image_of's thin Dockerfile): it holds a
+    generated file and, on disk, nothing else."""
+    folder = os.path.normpath(context).replace(os.sep, "/")
+    mine = {p.rpartition("/")[2] for p in generated if p.rpartition("/")[0] == folder}
+    if not mine:
+        return False
+    try:
+        found = os.listdir(project_dir / folder)
+    except OSError:
+        return True  # not there yet: bakegen makes it
+    return all(name in mine or name.startswith(tuple(f".{m}.bakegen-" for m in mine)) for name in found)
+
+
+def _real(path: FsPath) -> FsPath | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: reported where the path is checked
+        return None
+
+
 def _on_disk(fs_path: FsPath, root: FsPath, name: str, path: str, last: bool) -> tuple[str, str] | None:
     """What on disk stops `path` being written at its part `name`: (problem, hint or "")."""
     if fs_path.is_symlink():
-        target = fs_path.resolve()
+        target = _real(fs_path)
+        if target is None:
+            return (f"'{name}' is a symbolic link that leads to itself (a loop)",
+                    "remove the link; bakegen creates the folders it needs")
         if target != root and root not in target.parents:
             return (f"'{name}' is a symbolic link to {target}, outside the project folder",
                     "bakegen writes only inside the project folder; remove the link")

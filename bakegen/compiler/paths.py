@@ -8,6 +8,9 @@ from .scope import Scope
 from ..errors import Path
 
 
+_special = "not a regular file (a pipe, socket or device)"
+
+
 class Paths(Scope):
     def path(self, at: Path, value: str, must_be: str) -> str:
         """Normalise a project-relative path and check it exists inside the project.
@@ -17,7 +20,12 @@ class Paths(Scope):
         `allow_outside` says, and may not exist yet.
         """
         full = self.dir / value
-        real = full.resolve()
+        try:
+            real = full.resolve()
+        except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a loop
+            self.error(at, f"'{value}' leads through a symbolic link that leads to itself (a loop)",
+                       "remove the link, or point it elsewhere")
+            return value
         inside = real == self.real_dir or self.real_dir in real.parents
         allowed = must_be != "output" and any(real == a or a in real.parents for _, a in self.allowed)
         if not inside and not allowed:
@@ -32,10 +40,10 @@ class Paths(Scope):
                        "fs.read=PATH; move it into the project, or list its folder in project.allow_outside")
             return value
         if must_be == "dir" and not real.is_dir():
-            what = "a file, not a folder" if real.exists() else "not found"
+            what = "a file, not a folder" if real.is_file() else _special if real.exists() else "not found"
             self.error(at, f"folder '{value}' is {what}")
         elif must_be == "file" and not real.is_file():
-            what = "a folder, not a file" if real.exists() else "not found"
+            what = "a folder, not a file" if real.is_dir() else _special if real.exists() else "not found"
             self.error(at, f"file '{value}' is {what}")
         rel = os.path.relpath(os.path.normpath(full), os.path.normpath(self.dir))
         return rel.replace(os.sep, "/")

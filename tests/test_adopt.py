@@ -304,12 +304,52 @@ def test_unreadable_bake_file_is_located(tmp_path, run):
     ("${TAG:-1.0}", ("1.0", ["`${TAG:-1.0}` taken as '1.0' (its default; the environment is not read)"])),
     ("a-${X}-$$b", ("a--$b", ["`${X}` taken as the empty string (its default; the environment is not read)"])),
     ("$HOME/x", ("/x", ["`$HOME` taken as the empty string (its default; the environment is not read)"])),
+    ("${A:-${B:-x}}", ("x", ["`${A:-${B:-x}}` taken as 'x' (its default; the environment is not read)"])),
+    ("${A:+set}", ("", ["`${A:+set}` taken as the empty string (its default; the environment is not read)"])),
     ("plain", ("plain", [])),
 ])
 def test_compose_variables_take_their_defaults(text, expected):
     from bakegen.adopt.interpolate import interpolate
 
-    assert interpolate(text) == expected
+    assert interpolate(text)[:2] == expected
+    assert interpolate(text)[2] == []
+
+
+def test_required_compose_variables_are_not_the_empty_default():
+    from bakegen.adopt.interpolate import Required, interpolate
+
+    assert interpolate("${REGISTRY:?set it}/api:${TAG?}", lambda r: f"<{r.name}>") == (
+        "<REGISTRY>/api:<TAG>", [],
+        [Required("REGISTRY", "${REGISTRY:?set it}", "set it"), Required("TAG", "${TAG?}", "")])
+    assert interpolate("${A:-${B:?no B}}")[1:] == ([], [Required("B", "${B:?no B}", "no B")])
+
+
+def test_required_variables_become_bake_variables_or_edits(case, run):
+    """`${VAR:?msg}` is compose's "required": in an image's registry or tag it becomes the
+    bake variable REGISTRY or TAG; in the image's own name, the tag scheme names it; in a
+    build arg, the value is asked for. Never an empty repository or an empty arg."""
+    folder = case("required-vars")
+    out = adopt(run, folder, "import", "compose.yaml", exit_code=1)
+    assert out.split("edit before `bakegen render`:\n", 1)[1] == (
+        "  compose.yaml:7:9: build arg APP_VERSION is `${APP_VERSION:?set APP_VERSION to the release}`: compose "
+        "requires APP_VERSION from the environment; give services.api.args.APP_VERSION in matrix.yaml the value "
+        "it should have\n")
+    assert "  compose.yaml:9:5: `${TAG:?set TAG}`: compose requires TAG from the environment; the bake variable TAG " \
+           "takes its place (`TAG=... docker buildx bake`)\n" in out
+    assert "  compose.yaml:14:5: image ${WORKER_IMAGE:?}: its name comes from `${WORKER_IMAGE:?}`, which compose " \
+           "requires from the environment; worker's image is named by the tag scheme (set `tags` to name it " \
+           "yourself)\n" in out
+    matrix = folder / "matrix.yaml"
+    matrix.write_text(matrix.read_text().replace('      PYTHON_VERSION: "3.12"\n',
+                                                 '      PYTHON_VERSION: "3.12"\n      APP_VERSION: "2.0"\n'))
+    renders(run, folder)
+    from bakegen import build_plan
+    from bakegen.model.plan import display
+
+    plan = build_plan(matrix)
+    assert [(v.name, v.default) for v in plan.variables[:2]] == [("REGISTRY", "localhost:5000/shop"), ("TAG", "latest")]
+    assert [display(t) for t in plan.target("api-production").tags] == ["${REGISTRY}/api:${TAG}"]
+    assert [display(t) for t in plan.target("worker-production").tags] == ["${REGISTRY}/worker:${TAG}"]
 
 
 @pytest.mark.parametrize("ref, registry, tag, expected", [

@@ -24,7 +24,7 @@ from ..model.fields import ARG_PATTERN, STAGE_PATTERN, looks_secret
 from ..model.source import Positions, Span, load
 from . import dockerfiles, images, interpolate
 from .draft import Draft
-from .layout import StageAxis, Unit, build_draft, project_name
+from .layout import LOCAL_REGISTRY, StageAxis, Unit, build_draft, project_name
 
 # BuildKit sets these for each platform it builds; a value passed as a
 # build arg would build every platform with the same one.
@@ -137,12 +137,33 @@ def _load(path: Path, project_dir: Path) -> _Source:
     return _Source(path, display, doc.data, doc.positions)
 
 
-def _text(value: Any, src: _Source, at: tuple[str | int, ...], remarks: list[tuple[str, Span]]) -> str:
+def _text(value: Any, src: _Source, at: tuple[str | int, ...], remarks: list[tuple[str, Span]],
+          required: list[interpolate.Required] | None = None) -> str:
+    """`value` as compose would read it with no variable set.
+
+    A variable compose requires (`${NAME:?message}`) has no value to assume:
+    it is left out of the text, and either added to `required` for the
+    caller to handle, or remarked here.
+    """
     text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
     if interpolate.has_variables(text):
-        text, said = interpolate.interpolate(text)
+        text, said, needed = interpolate.interpolate(text)
         remarks.extend((r, src.line(*at)) for r in said)
+        if required is not None:
+            required.extend(needed)
+        else:
+            remarks.extend((f"`{r.written}`: compose requires {r.name} from the environment; its value is "
+                            "unknown here and left out", src.line(*at)) for r in needed)
     return text
+
+
+def _ask(draft: Draft, src: _Source, at: tuple[str | int, ...], needed: list[interpolate.Required], what: str,
+         where: str) -> None:
+    """An edit for a value compose takes from a variable it requires: no value is assumed."""
+    for r in needed:
+        span = src.line(*at)
+        draft.edit(f"{src.display}:{span.line}:{span.column}: {what} `{r.written}`: compose requires {r.name} "
+                   f"from the environment; give {where} in matrix.yaml the value it should have")
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -174,7 +195,9 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
     if isinstance(build, str):
         build = {"context": build}
     remarks: list[tuple[str, Span]] = []
-    context_raw = _text(build.get("context", "."), src, at + ("build", "context"), remarks)
+    needed: list[interpolate.Required] = []
+    context_raw = _text(build.get("context", "."), src, at + ("build", "context"), remarks, needed)
+    _ask(draft, src, at + ("build", "context"), needed, "the build context is", f"services.{service}.context")
     if re.match(r"^[a-z]+://|^git@", context_raw):
         draft.note(f"service '{name}': remote build context {context_raw} cannot be a bake context here",
                    src.display, src.line(*at, "build", "context"))
@@ -184,7 +207,9 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
                    src.display, src.line(*at, "build", "dockerfile_inline"))
         return None
     context = _rel(src, project_dir, context_raw)
-    dockerfile_raw = _text(build.get("dockerfile", "Dockerfile"), src, at + ("build", "dockerfile"), remarks)
+    needed = []
+    dockerfile_raw = _text(build.get("dockerfile", "Dockerfile"), src, at + ("build", "dockerfile"), remarks, needed)
+    _ask(draft, src, at + ("build", "dockerfile"), needed, "the Dockerfile is", f"services.{service}.dockerfile")
     dockerfile = posixpath.normpath(posixpath.join(context, dockerfile_raw))
     unit = Unit(name=service, origin=f"{src.display}:{src.line(*at).line}", context=context, dockerfile=dockerfile)
     unit.info = dockerfiles.read(project_dir / dockerfile)
@@ -209,13 +234,55 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
     for built in unit.stages:
         # An image named after the switch (app:${BUILD_TARGET}) is named after each stage.
         named = [re.sub(r"\$\{?" + switch.group(1) + r"\b[^}]*\}?", built, r) if switch else r for r in refs]
-        unit.images[built] = [_text(_one_tag_for_all_platforms(r, src, at, remarks), src, at + ("image",), remarks)
-                              for r in named]
+        unit.images[built] = [ref for r in named
+                              if (ref := _image(_one_tag_for_all_platforms(r, src, at, remarks), src, at, remarks,
+                                                unit)) is not None]
     remarks[:] = list(dict.fromkeys(remarks))
     _run_time(unit, raw, src, at, remarks, draft)
     for message, line in remarks:
         draft.note(message, src.display, line, service)
     return unit
+
+
+# Where a variable compose requires stands in an image name, until the name is parsed.
+_HOLE = "\x00"
+
+
+def _image(ref: str, src: _Source, at: tuple[str, ...], remarks: list[tuple[str, Span]], unit: Unit) -> str | None:
+    """An image reference as the matrix names it; None if a required variable names the image.
+
+    A variable compose requires in the tag becomes the bake variable TAG
+    (`{tag}`), and in the registry part the bake variable REGISTRY (with a
+    local registry as its default): both are set when bake runs, as compose
+    needed them set. One in the image's own name leaves it to the tag scheme.
+    """
+    line = src.line(*at, "image")
+    text, said, needed = interpolate.interpolate(ref, lambda r: _HOLE)
+    remarks.extend((r, line) for r in said)
+    if not needed:
+        return text
+    holes = iter(needed)
+    parsed = images.ImageRef.parse(text)
+    if _HOLE in parsed.name:
+        names = ", ".join(f"`{r.written}`" for r in needed)
+        remarks.append((f"image {ref}: its name comes from {names}, which compose requires from the environment; "
+                        f"{unit.name}'s image is named by the tag scheme (set `tags` to name it yourself)", line))
+        return None
+    registry_parts, tag_parts = parsed.registry.split(_HOLE), parsed.tag.split(_HOLE)
+    registry = registry_parts[0]
+    for part in registry_parts[1:]:
+        r = next(holes)
+        registry += LOCAL_REGISTRY + part
+        unit.extra["_required_registry"] = r.written
+        remarks.append((f"`{r.written}`: compose requires {r.name} from the environment; the bake variable REGISTRY "
+                        f"takes its place (`REGISTRY=... docker buildx bake push --push`)", line))
+    tag = tag_parts[0]
+    for part in tag_parts[1:]:
+        r = next(holes)
+        tag += "{tag}" + part
+        remarks.append((f"`{r.written}`: compose requires {r.name} from the environment; the bake variable TAG "
+                        f"takes its place (`TAG=... docker buildx bake`)", line))
+    return f"{registry + '/' if registry else ''}{parsed.name}{':' + tag if tag else ''}"
 
 
 _PLATFORM_VAR = re.compile(r"[-_.]?\$\{?(?:TARGET|BUILD)(?:PLATFORM|ARCH|OS|VARIANT)\b[^}]*\}?")
@@ -247,7 +314,12 @@ def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[s
             remarks.append((f"build arg {key}: looks like a secret, and build args are stored in the image; "
                             "use `secrets:` in the matrix", line))
         else:
-            unit.args[key] = _text(value, src, b + ("args", key), remarks)
+            needed: list[interpolate.Required] = []
+            text = _text(value, src, b + ("args", key), remarks, needed)
+            if needed:
+                _ask(draft, src, b + ("args", key), needed, f"build arg {key} is", f"services.{unit.name}.args.{key}")
+            else:
+                unit.args[key] = text
     if build.get("platforms"):
         unit.platforms = tuple(_text(p, src, b + ("platforms",), remarks) for p in build["platforms"])
     for key, value in _mapping(build.get("additional_contexts")).items():
@@ -303,7 +375,13 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
             remarks.append((f"environment {key}: looks like a secret, which must not be stored in an image; "
                             "it stays in compose", line))
         else:
-            env[key] = _text(value, src, at + ("environment", key), remarks)
+            needed: list[interpolate.Required] = []
+            text = _text(value, src, at + ("environment", key), remarks, needed)
+            if needed:
+                remarks.append((f"environment {key}: compose requires {needed[0].name} from the environment "
+                                "for it; it stays in compose", line))
+            else:
+                env[key] = text
     if env:
         run["env"] = env
         unit.run_lines["env"] = src.line(*at, "environment").line

@@ -36,7 +36,8 @@ def choose_registry(refs: list[ImageRef]) -> str | None:
 
 def choose_tag(refs: list[ImageRef], stages: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
     """The tag most references use, leaving out tags that only name a stage."""
-    counts = Counter(r.tag for r in refs if r.tag and r.tag not in stages)
+    # A tag that is already a scheme (`{tag}`, for a variable compose requires) names no default.
+    counts = Counter(r.tag for r in refs if r.tag and r.tag not in stages and "{" not in r.tag)
     return max(counts, key=lambda k: counts[k]) if counts else None
 
 

@@ -20,6 +20,8 @@ from .draft import Draft
 # Dockerfile targets that are the image a team ships, whatever their position.
 PUSHED_NAMES = ("production", "prod", "release", "runtime", "final")
 UNNAMED_FINAL = "runtime"
+# A local `registry:2` container: the default where nothing names a registry.
+LOCAL_REGISTRY = "localhost:5000"
 SHIPPED = "production"
 KNOWN_STAGES = ("development", "test", "production")
 
@@ -151,12 +153,18 @@ def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
     tag = images.choose_tag(refs, set(axis.push))
 
     project: dict[str, Any] = {"name": name}
-    if registry:
+    required = next((u.extra["_required_registry"] for u in units if "_required_registry" in u.extra), None)
+    if registry and required and registry.startswith(LOCAL_REGISTRY):
+        project["registry"] = registry
+        draft.comment(("project", "registry"), f"CHANGE: compose took the registry from {required}, which it",
+                      "requires; here the bake variable REGISTRY does, with a local `registry:2` container as its",
+                      "default: `REGISTRY=... docker buildx bake push --push` pushes elsewhere.")
+    elif registry:
         project["registry"] = registry
         draft.comment(("project", "registry"), "The registry most image names use; the bake variable REGISTRY",
                       "defaults to it, so `REGISTRY=... docker buildx bake push --push` pushes elsewhere.")
     else:
-        project["registry"] = f"localhost:5000/{name}"
+        project["registry"] = f"{LOCAL_REGISTRY}/{name}"
         draft.comment(("project", "registry"), "CHANGE: where `docker buildx bake push --push` pushes. The old setup",
                       "named no registry; localhost:5000 is a local `registry:2` container.")
     if tag and tag != "latest":

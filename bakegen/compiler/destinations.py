@@ -78,7 +78,10 @@ def _output_and_contexts(plan: Plan, output: str, project_dir: FsPath, root: FsP
     out = _real(project_dir / output)
     if out is None:
         return None
-    generated = set(generated_paths(plan))
+    generated: dict[str, set[str]] = {}  # folder -> names of the files generated in it
+    for path in generated_paths(plan):
+        folder, _, name = path.rpartition("/")
+        generated.setdefault(folder, set()).add(name)
     for t in plan.targets:
         named = [v for v in t.contexts.values() if "://" not in v and not v.startswith("target:")]
         for context in (t.context, *named):
@@ -98,11 +101,11 @@ def _output_and_contexts(plan: Plan, output: str, project_dir: FsPath, root: FsP
     return None
 
 
-def _only_generated(project_dir: FsPath, context: str, generated: set[str]) -> bool:
+def _only_generated(project_dir: FsPath, context: str, generated: dict[str, set[str]]) -> bool:
     """Whether `context` is a folder bakegen generates (image_of's thin Dockerfile): it holds a
     generated file and, on disk, nothing else."""
     folder = os.path.normpath(context).replace(os.sep, "/")
-    mine = {p.rpartition("/")[2] for p in generated if p.rpartition("/")[0] == folder}
+    mine = generated.get(folder)
     if not mine:
         return False
     try:

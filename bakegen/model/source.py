@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -23,6 +22,7 @@ from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEv
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import BakegenError, Diagnostic, Path
+from ..files import read as files
 
 # Bounds on what bakegen reads, so that no input hangs it, exhausts its
 # memory or overflows a stack. Real matrices stay far below each: a
@@ -37,6 +37,7 @@ MAX_EXPANDED_NODES = 2_000_000
 _NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+MATRIX = "matrix file"  # what `load` reads unless told otherwise
 
 # The longest value bakegen takes. A Dockerfile line holds at most 65,535
 # bytes (BuildKit refuses longer ones); a few values this long still fit.
@@ -130,7 +131,7 @@ def _yaml(pure: bool = True) -> YAML:
     return YAML(typ="safe", pure=pure)
 
 
-def _compose(text: str, display: str) -> tuple[YAML, Node | None]:
+def _compose(text: str, display: str, what: str) -> tuple[YAML, Node | None]:
     """Compose `text` with libyaml's fast C scanner, else the pure-Python parser.
 
     The C extension only scans and parses; tags are still resolved by
@@ -141,15 +142,15 @@ def _compose(text: str, display: str) -> tuple[YAML, Node | None]:
     """
     fast = _yaml(pure=False)
     try:
-        _check_bounds(fast, text, display)
+        _check_bounds(fast, text, display, what)
         return fast, fast.compose(text)
     except YAMLError:
         pure = _yaml(pure=True)
-        _check_bounds(pure, text, display)
+        _check_bounds(pure, text, display, what)
         return pure, pure.compose(text)
 
 
-def _check_bounds(yaml: YAML, text: str, display: str) -> None:
+def _check_bounds(yaml: YAML, text: str, display: str, what: str) -> None:
     """Refuse a document nested deeper than MAX_DEPTH or holding more than MAX_VALUES.
 
     Composing is recursive (the C composer overflows the C stack on deep
@@ -170,62 +171,52 @@ def _check_bounds(yaml: YAML, text: str, display: str) -> None:
         if depth > MAX_DEPTH:
             raise BakegenError([Diagnostic(
                 f"values are nested more than {MAX_DEPTH} deep here", file=display, line=mark.line + 1,
-                column=mark.column + 1, hint="a matrix is a few levels deep; this looks like a broken or hostile file")])
+                column=mark.column + 1, hint=_deep_hint(what))])
         if values > MAX_VALUES:
             raise BakegenError([Diagnostic(
                 f"the document has more than {MAX_VALUES:,} values", file=display, line=mark.line + 1,
                 column=mark.column + 1,
-                hint="a matrix this large is probably not a matrix; check that -f names the right file")])
+                hint="a matrix this large is probably not a matrix; check that -f names the right file"
+                if what == MATRIX else f"a {what} this large is probably not one; check that this is the right file")])
+
+
+def _deep_hint(what: str) -> str:
+    return f"a {what.removesuffix(' file')} is a few levels deep; this looks like a broken or hostile file"
 
 
 def _span(node: Node) -> Span:
     return Span(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def read_text(path: FsPath, display: str) -> str:
-    """Read a UTF-8 file, turning every I/O failure into a Diagnostic."""
-    if not path.exists():
-        raise BakegenError(
-            [
-                Diagnostic(
-                    f"matrix file not found: {display}",
-                    file=display,
-                    hint="run bakegen in the folder that holds matrix.yaml, or pass -f PATH",
-                )
-            ]
-        )
-    if path.is_dir():
-        raise BakegenError(
-            [Diagnostic("expected a YAML file but this is a directory", file=display,
-                        hint="pass the matrix file itself with -f PATH/matrix.yaml")]
-        )
+def read_text(path: FsPath, display: str, what: str = MATRIX) -> str:
+    """Read a UTF-8 YAML file (`what` names it: the matrix, a compose file), turning every
+    I/O failure into a Diagnostic. Only a regular file of at most MAX_FILE_BYTES is read."""
+    matrix = what == MATRIX
+    itself = "pass the matrix file itself with -f PATH" if matrix else f"pass the {what} itself"
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would wait forever, /dev/zero never end
-            raise BakegenError([Diagnostic("not a regular file (a pipe, socket or device)", file=display,
-                                           hint="pass the matrix file itself with -f PATH")])
-        if info.st_size > MAX_FILE_BYTES:
-            raise BakegenError([Diagnostic(
-                f"the file is {info.st_size:,} bytes; bakegen reads matrix files of at most "
-                f"{MAX_FILE_BYTES:,} ({MAX_FILE_BYTES // 1024 // 1024} MiB)", file=display,
-                hint="check that -f names the matrix file")])
-        raw = path.read_bytes()
+        raw = files.read_bytes(path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise BakegenError([Diagnostic(
+            f"{what} not found: {display}", file=display,
+            hint="run bakegen in the folder that holds matrix.yaml, or pass -f PATH" if matrix else "check the path",
+        )]) from None
+    except IsADirectoryError:
+        raise BakegenError([Diagnostic("expected a YAML file but this is a directory", file=display,
+                                       hint=itself + ("/matrix.yaml" if matrix else ""))]) from None
+    except files.NotRegularFile:  # a FIFO would wait forever, /dev/zero never end
+        raise BakegenError([Diagnostic("not a regular file (a pipe, socket or device)", file=display,
+                                       hint=itself)]) from None
+    except files.FileTooLarge as exc:
+        raise BakegenError([Diagnostic(
+            f"the file is {exc.size:,} bytes; bakegen reads {what}s of at most "
+            f"{MAX_FILE_BYTES:,} ({MAX_FILE_BYTES // 1024 // 1024} MiB)", file=display,
+            hint="a matrix of 5,000 services is about 1.2 MB: check that -f names the matrix file, and that it "
+                 "holds no pasted data" if matrix else f"a {what} is far smaller: check that this is the right file",
+        )]) from None
     except OSError as exc:
-        raise BakegenError(
-            [Diagnostic(f"cannot read the file: {exc.strerror or exc}", file=display,
-                        hint="check the file's permissions")]
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise BakegenError(
-            [Diagnostic(f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
-                        file=display, line=line, column=column,
-                        hint="save matrix.yaml as UTF-8")]
-        ) from None
+        message, hint = files.problem(exc, what)
+        raise BakegenError([Diagnostic(message, file=display, hint=hint)]) from None
+    text = files.decode(raw, display, hint=f"save {FsPath(display).name} as UTF-8")
     # The YAML reader refuses these too, but without saying where.
     bad = _NOT_PRINTABLE.search(text)
     if bad:
@@ -238,20 +229,21 @@ def read_text(path: FsPath, display: str) -> str:
     return text
 
 
-def parse(text: str, display: str) -> Document:
-    """Parse YAML text into a Document; raise BakegenError on any problem."""
+def parse(text: str, display: str, what: str = MATRIX) -> Document:
+    """Parse YAML text into a Document; raise BakegenError on any problem. `what`: the kind of file."""
     try:
-        yaml, root = _compose(text, display)
+        yaml, root = _compose(text, display, what)
     except MarkedYAMLError as exc:
         raise BakegenError([_syntax_diagnostic(exc, display)]) from None
     except YAMLError as exc:  # unmarked errors are rare; still the user's input
         raise BakegenError([Diagnostic(f"invalid YAML: {exc}", file=display)]) from None
     if root is None:
         raise BakegenError(
-            [Diagnostic("the matrix file is empty", file=display, line=1, column=1,
-                        hint="start it with 'version: 1'; see the README for a full example")]
+            [Diagnostic(f"the {what} is empty", file=display, line=1, column=1,
+                        hint="start it with 'version: 1'; see the README for a full example" if what == MATRIX
+                        else "")]
         )
-    builder = _Builder(yaml, display)
+    builder = _Builder(yaml, display, what)
     builder.check_size(root)
     data = builder.build(root, ())
     if builder.errors:
@@ -259,11 +251,11 @@ def parse(text: str, display: str) -> Document:
     return Document(data, builder.positions)
 
 
-def load(path: str | os.PathLike[str], display: str | None = None) -> Document:
-    """Read and parse the matrix file at `path`."""
+def load(path: str | os.PathLike[str], display: str | None = None, what: str = MATRIX) -> Document:
+    """Read and parse the YAML file at `path`: the matrix, or the kind of file `what` names."""
     fs_path = FsPath(path)
     shown = display or str(path)
-    return parse(read_text(fs_path, shown), shown)
+    return parse(read_text(fs_path, shown, what), shown, what)
 
 
 def _syntax_diagnostic(exc: MarkedYAMLError, display: str) -> Diagnostic:
@@ -282,12 +274,16 @@ def _syntax_diagnostic(exc: MarkedYAMLError, display: str) -> Diagnostic:
                       column=column, hint=hint)
 
 
+_INVALID = object()  # a scalar whose tag refuses its text (reported)
+
+
 class _Builder:
     """Turns composed nodes into dicts, lists and scalars, recording positions."""
 
-    def __init__(self, yaml: YAML, display: str) -> None:
+    def __init__(self, yaml: YAML, display: str, what: str = MATRIX) -> None:
         self._constructor = yaml.constructor
         self.display = display
+        self.what = what
         self.positions = Positions(display)
         self.errors: list[Diagnostic] = []
 
@@ -319,8 +315,7 @@ class _Builder:
             total, below = sizes[key]
             if depth + below > MAX_DEPTH:
                 raise BakegenError([self._error(
-                    node, f"values are nested more than {MAX_DEPTH} deep here",
-                    "a matrix is a few levels deep; this looks like a broken or hostile file")])
+                    node, f"values are nested more than {MAX_DEPTH} deep here", _deep_hint(self.what))])
             if total > MAX_EXPANDED_NODES:
                 raise BakegenError([self._error(
                     node,
@@ -344,11 +339,21 @@ class _Builder:
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         self._check_text(node)
+        value = self._construct(node)
+        return None if value is _INVALID else _as_written(value, node.value)
+
+    def _construct(self, node: ScalarNode) -> Any:
+        """The value YAML makes of `node`, or _INVALID (with an error) when its tag refuses the text."""
         try:
-            return _as_written(self._constructor.construct_object(node, deep=True), node.value)
+            return self._constructor.construct_object(node, deep=True)
         except YAMLError as exc:
             self.errors.append(self._error(node, f"invalid value: {getattr(exc, 'problem', exc)}"))
-            return None
+        except (ValueError, KeyError, TypeError, OverflowError):  # `!!int abc`, `!!float abc`, `!!bool maybe`
+            tag = node.tag.removeprefix("tag:yaml.org,2002:")
+            shown = f"!!{tag}" if tag != node.tag else node.tag
+            self.errors.append(self._error(node, f"'{node.value}' is not a valid {shown}",
+                                           f"remove the tag {shown}, or write a value it reads"))
+        return _INVALID
 
     def _check_text(self, node: ScalarNode) -> None:
         """Refuse text no generated file can hold: lone surrogates and values too long."""
@@ -375,7 +380,7 @@ class _Builder:
                 self.errors.append(self._error(key_node, "mapping keys must be plain strings"))
                 continue
             self._check_text(key_node)
-            key = self._constructor.construct_object(key_node, deep=True)
+            key = self._construct(key_node)
             if not isinstance(key, str):
                 key = key_node.value  # `8000:` or `true:` as a key means the text
             if key in seen:

@@ -125,10 +125,10 @@ def github_workflow(matrix_file: str) -> tuple[str, str, bool]:
     """(path, text, in the matrix) of the GitHub Actions workflow for `matrix_file`."""
     from .pipeline import build_plan
     from .render import github_workflow as render_workflow
-    from .model.schema import GithubCi
+    from .compiler.project import github_ci
 
     plan = build_plan(matrix_file)
-    ci = plan.ci_github or GithubCi()
+    ci = plan.ci_github or github_ci()
     return ci.workflow, render_workflow(plan, ci), plan.ci_github is not None
 
 

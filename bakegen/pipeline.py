@@ -89,8 +89,8 @@ def _validate_and_expand(doc: source.Document, path: Path) -> tuple[resolve.Reso
 
 def _resolve_and_expand(matrix: schema.Matrix, path: Path) -> tuple[resolve.Resolved, Plan]:
     project_dir = path.parent
-    resolved = resolve.resolve(matrix, project_dir)
-    plan = expand.expand(resolved, project_dir, path.name)
+    resolved = resolve.resolve(matrix, project_dir, path.name)
+    plan = expand.expand(resolved, path.name)
     problems = image_ref.check_plan(matrix, plan) + destinations.check(plan, resolved.output, project_dir, path)
     if problems:
         raise BakegenError(problems)

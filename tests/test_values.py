@@ -35,8 +35,8 @@ def test_unquoted_numbers_keep_the_text_the_user_wrote(tmp_path):
     assert target.args == {"SOURCE_DATE_EPOCH": "", "GO_VERSION": "1.20", "BUILD": "007"}
     assert target.labels["build"] == ("1e3",) and target.labels["mask"] == ("0x1F",)
     values = plan.dockerfiles[0].values
-    assert values["env"] == {"UMASK": "0755", "RATIO": ".5", "BIG": "1e3", "HEX": "0x1F", "WHEN": "2024-01-31"}
-    assert values["command"] == ["python", "-m", "app", "3.10", "1_000"]
+    assert values.env == {"UMASK": "0755", "RATIO": ".5", "BIG": "1e3", "HEX": "0x1F", "WHEN": "2024-01-31"}
+    assert values.command == ("python", "-m", "app", "3.10", "1_000")
 
 
 def test_a_date_is_text_where_text_is_expected(tmp_path):
@@ -54,8 +54,8 @@ def test_numbers_stay_numbers_where_numbers_are_expected(tmp_path):
         "    port: 0x1F90\n"
         "    healthcheck: {http: /health, retries: 05}\n"))
     values = build_plan(matrix).dockerfiles[0].values
-    assert values["port"] == 8080 and type(values["port"]) is int
-    assert values["healthcheck"]["retries"] == 5 and type(values["healthcheck"]["retries"]) is int
+    assert values.port == 8080 and type(values.port) is int
+    assert values.healthcheck.retries == 5 and type(values.healthcheck.retries) is int
 
 
 def test_nested_merge_keys_are_merged(tmp_path):
@@ -73,6 +73,6 @@ def test_nested_merge_keys_are_merged(tmp_path):
         "    env: {B: b}\n"))
     plan = build_plan(matrix)
     worker = next(d for d in plan.dockerfiles if d.service == "worker")
-    assert worker.values["command"] == ["python", "-m", "api"]
-    assert worker.values["env"] == {"B": "b"}, "the mapping's own keys win"
+    assert worker.values.command == ("python", "-m", "api")
+    assert worker.values.env == {"B": "b"}, "the mapping's own keys win"
     assert plan.target("worker-production").context == "svc", "keys merged into the merged mapping arrive"

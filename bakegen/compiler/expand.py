@@ -1,23 +1,21 @@
 """Expand resolved services into the build plan: targets, groups, Dockerfiles.
 
-Pure: no I/O except what runtimes read to pick template values (lock
-files present or not). Everything is produced in declaration order, so
-the plan and everything rendered from it is deterministic.
+Pure: no I/O, and no pydantic model: everything it reads was resolved
+(compiler/resolve.py), the runtimes' facts included. Everything is produced
+in declaration order, so the plan and everything rendered from it is
+deterministic.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import Path
 
-from ..files import dockerignore
 from .. import runtimes
-from ..model.plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable
-from ..model.resolved import Resolved, ResolvedService, bake_name
-from ..model.schema import Cache
 from ..errors import BakegenError, Diagnostic
-from ..model.plan import display
+from ..files import dockerignore
+from ..model.plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable, display
+from ..model.resolved import Cache, Resolved, ResolvedService, bake_name
 from ..runtimes.common import bake_arg_name, split_per_platform
 from ..runtimes.image_of import base_context
 
@@ -48,36 +46,36 @@ SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 EPOCH_OUTPUT = (("type=image,rewrite-timestamp=true,store=false,source-date-epoch=", Var(SOURCE_DATE_EPOCH)),)
 
 
-def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
+def expand(resolved: Resolved, source: str) -> Plan:
     """Build the Plan for `resolved`; `source` is the matrix file's name for banners."""
-    m = resolved.matrix
+    p = resolved.project
     targets: list[Target] = []
     dockerfiles: list[GeneratedDockerfile] = []
     warnings: list[str] = []
     for service in resolved.services:
-        runtime = runtimes.get("image_of" if service.root != service.name else service.runtime)
-        warnings.extend(runtime.warnings(service, project_dir))
-        if service.spec.run_as_root:
+        derived = service.root != service.name
+        runtime = runtimes.get("image_of" if derived else service.runtime)
+        if not derived:
+            warnings.extend(runtime.warnings(service))
+        if service.run_as_root:
             warnings.append(f"service '{service.name}': production images run as root (run_as_root: true)")
         generated = None
         if runtime.template is not None:
-            ignore = (tuple(runtime.IGNORE) + _project_files(service.context, m.project.output, source)
-                      + tuple(service.spec.dockerignore)) if runtime.IGNORE else None
-            if ignore is not None:
-                warnings.extend(_secret_warnings(service, project_dir, ignore))
+            if service.ignore is not None:
+                warnings.extend(_secret_warnings(service))
             generated = GeneratedDockerfile(
-                path=posixpath.join(resolved.output, service.name, DOCKERFILE_NAME),
+                path=posixpath.join(p.output, service.name, DOCKERFILE_NAME),
                 template=runtime.template,
                 service=service.name,
-                values=runtime.values(service, resolved, project_dir),
-                dockerignore=ignore,
+                values=runtime.values(service, resolved),
+                dockerignore=service.ignore,
             )
             dockerfiles.append(generated)
-        targets.extend(_targets(resolved, service, generated, project_dir))
+        targets.extend(_targets(resolved, service, generated))
     _check_unique_tags(resolved, targets)
     variables = (
-        Variable("REGISTRY", m.project.registry, "Registry and namespace that image tags start with."),
-        Variable("TAG", m.project.tag, "Version part of image tags."),
+        Variable("REGISTRY", p.registry, "Registry and namespace that image tags start with."),
+        Variable("TAG", p.tag, "Version part of image tags."),
         Variable("REVISION", "", "Source revision for the org.opencontainers.image.revision label, e.g. a git SHA."),
         Variable("CREATED", "", "Build time for the org.opencontainers.image.created label (RFC 3339)."),
         Variable(SOURCE_DATE_EPOCH, "",
@@ -96,17 +94,16 @@ def expand(resolved: Resolved, project_dir: Path, source: str) -> Plan:
         groups=_groups(resolved, targets),
         dockerfiles=tuple(dockerfiles),
         warnings=tuple(warnings),
-        allow_reads=tuple(m.project.allow_outside),
-        templates=resolved.templates,
-        base_targets=(METADATA_ACTION,) if m.project.metadata_action else (),
-        ci_github=m.ci.github if m.ci else None,
-        syntax=None if m.project.dockerfile_syntax == "builtin" else m.project.dockerfile_syntax,
+        allow_reads=p.allow_outside,
+        templates=p.templates,
+        base_targets=(METADATA_ACTION,) if p.metadata_action else (),
+        ci_github=p.ci_github,
+        syntax=p.syntax,
     )
 
 
-def _targets(resolved: Resolved, service: ResolvedService,
-             generated: GeneratedDockerfile | None, project_dir: Path) -> list[Target]:
-    m = resolved.matrix
+def _targets(resolved: Resolved, service: ResolvedService, generated: GeneratedDockerfile | None) -> list[Target]:
+    p = resolved.project
     derived = service.root != service.name
     if derived:
         assert generated is not None
@@ -132,27 +129,23 @@ def _targets(resolved: Resolved, service: ResolvedService,
         "org.opencontainers.image.revision": (Var("REVISION"),),
         "org.opencontainers.image.created": (Var("CREATED"),),
     }
-    if m.project.source:
-        labels["org.opencontainers.image.source"] = (m.project.source,)
-    labels.update({k: (v,) for k, v in m.project.labels.items()})
-    labels.update({k: (v,) for k, v in service.spec.labels.items()})
-    secrets = tuple(
-        f"id={sid},env={secret.env}" if secret.env else f"id={sid},src={secret.file}"
-        for sid, secret in service.spec.secrets.items()
-    )
+    if p.source:
+        labels["org.opencontainers.image.source"] = (p.source,)
+    labels.update({k: (v,) for k, v in p.labels.items()})
+    labels.update({k: (v,) for k, v in service.labels.items()})
+    secrets = tuple(f"id={s.id},env={s.env}" if s.env else f"id={s.id},src={s.file}" for s in service.secrets)
 
-    runtime = runtimes.get(service.runtime)
-    extra_contexts = runtime.extra_contexts(service, project_dir) if not derived else {}
+    extra_contexts = runtimes.get(service.runtime).extra_contexts(service) if not derived else {}
     out = []
     for stage in service.stages:
-        stage_spec = m.stages[stage]
+        stage_spec = p.stages[stage]
         if derived:
             root_target = bake_name(service.root, stage)
             contexts = {base_context(service.targets[stage]): f"target:{root_target}"}
         else:
             contexts = {k: _local(v) for k, v in {**service.contexts, **extra_contexts}.items()}
-        schemes = service.spec.tags or stage_spec.tags or m.project.tags
-        cache_from, cache_to = _cache(m.project.cache, service.name, stage)
+        schemes = service.tags or stage_spec.tags or p.tags
+        cache_from, cache_to = _cache(p.cache, service.name, stage)
         out.append(Target(
             name=bake_name(service.name, stage),
             service=service.name,
@@ -168,11 +161,11 @@ def _targets(resolved: Resolved, service: ResolvedService,
             labels=labels,
             attest=NO_ATTESTATIONS if service.single_manifest else (),
             single_manifest=service.single_manifest,
-            push_attest=ATTESTATIONS if stage_spec.push and m.project.attestations and not service.single_manifest
+            push_attest=ATTESTATIONS if stage_spec.push and p.attestations and not service.single_manifest
             else (),
             output=tuple(stage_spec.output or ()),
             secret=secrets,
-            inherits=(METADATA_ACTION,) if m.project.metadata_action and stage_spec.push else (),
+            inherits=(METADATA_ACTION,) if p.metadata_action and stage_spec.push else (),
             cache_from=cache_from,
             cache_to=cache_to,
             push=stage_spec.push,
@@ -195,16 +188,15 @@ def _cache(cache: Cache | None, service: str, stage: str) -> tuple[tuple[Interpo
 
 def _check_unique_tags(resolved: Resolved, targets: list[Target]) -> None:
     """Two targets writing the same image name would overwrite each other."""
-    m = resolved.matrix
+    p = resolved.project
     first: dict[str, str] = {}
     errors = []
     for t in targets:
         for tag in t.tags:
             shown = display(tag)
             if shown in first and first[shown] != t.name:
-                service = m.services[t.service]
-                path = (("services", t.service, "tags") if service.tags
-                        else ("stages", t.stage, "tags") if m.stages[t.stage].tags
+                path = (("services", t.service, "tags") if resolved.service(t.service).tags
+                        else ("stages", t.stage, "tags") if p.stages[t.stage].tags
                         else ("project", "tags"))
                 errors.append(Diagnostic(
                     f"targets '{first[shown]}' and '{t.name}' both tag {shown}",
@@ -214,21 +206,12 @@ def _check_unique_tags(resolved: Resolved, targets: list[Target]) -> None:
         raise BakegenError(errors)
 
 
-def _secret_warnings(service: ResolvedService, project_dir: Path, ignore: tuple[str, ...]) -> list[str]:
-    found = dockerignore.secret_files(project_dir / service.context, ignore)
+def _secret_warnings(service: ResolvedService) -> list[str]:
+    assert service.ignore is not None
+    found = dockerignore.secret_names(service.context_files, service.ignore)
     return [f"service '{service.name}': {posixpath.join(service.context, f)} looks like a secret and is sent to "
             f"the build, where copying the source puts it into the image; add it to `dockerignore` "
             f"(or `!{f}` there to keep it and silence this)" for f in found]
-
-
-def _project_files(context: str, output: str, matrix: str) -> tuple[str, ...]:
-    """bakegen's own files that lie inside a build context, as patterns relative to it."""
-    out = []
-    for path in (matrix, output):
-        rel = posixpath.relpath(path, context or ".")
-        if not rel.startswith(".."):
-            out.append(rel)
-    return tuple(out)
 
 
 def _local(path: str) -> str:
@@ -269,7 +252,7 @@ def _merge(parts: Interpolated) -> Interpolated:
 
 
 def _groups(resolved: Resolved, targets: list[Target]) -> tuple[Group, ...]:
-    m = resolved.matrix
+    p = resolved.project
     # One pass over the targets, not one per group: groups x targets is
     # quadratic in the number of services.
     by_stage: dict[str, list[str]] = {}
@@ -283,9 +266,9 @@ def _groups(resolved: Resolved, targets: list[Target]) -> tuple[Group, ...]:
         Group("default", "Every target.", tuple(t.name for t in targets)),
         Group("push", "Targets of the stages that are pushed.", tuple(t.name for t in targets if t.push)),
     ]
-    for stage in m.stages:
+    for stage in p.stages:
         groups.append(Group(bake_name(stage), f"Every service at stage {stage}.", tuple(by_stage.get(stage, ()))))
-    for deploy in m.deploy_targets:
+    for deploy in p.deploy_targets:
         groups.append(Group(bake_name(deploy), f"Every target deployed to {deploy}.",
                             tuple(by_deploy.get(deploy, ()))))
     for service in resolved.services:

@@ -9,13 +9,15 @@ becomes a Diagnostic with the path of the offending key, all collected.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path as FsPath
 
 from .. import runtimes
 from ..errors import BakegenError, Path, did_you_mean
 from ..model import schema
+from ..files.project import ProjectFiles
 from ..model.resolved import Resolved, ResolvedService, bake_name, local_platforms
-from . import per_stage
+from . import inputs, per_stage, project
 from .axes import Axes
 from .checks import Checks
 from .names import RESERVED_GROUPS, Names
@@ -25,25 +27,32 @@ from .references import References
 __all__ = ["RESERVED_GROUPS", "Resolved", "ResolvedService", "bake_name", "resolve"]
 
 
-def resolve(matrix: schema.Matrix, project_dir: FsPath) -> Resolved:
-    """Resolve `matrix`; raise BakegenError listing every problem found."""
+def resolve(matrix: schema.Matrix, project_dir: FsPath, source: str = "matrix.yaml") -> Resolved:
+    """Resolve `matrix`; raise BakegenError listing every problem found.
+
+    `source`: the matrix file's name, relative to `project_dir` (a build
+    context that holds it leaves it out). Reads the project's files, each
+    once; nothing after this stage reads a file or the matrix's shape.
+    """
     r = _Resolver(matrix, project_dir)
     r.check_images()
-    services = tuple(r.service(name, spec) for name, spec in matrix.services.items())
-    r.check_names(services)
     output = r.path(("project", "output"), matrix.project.output, must_be="output")
+    output = "" if output == "." else output
     templates = None
     if matrix.project.templates is not None:
         templates = r.path(("project", "templates"), matrix.project.templates, must_be="dir")
+    files = ProjectFiles(project_dir)
+    services = tuple(r.service(name, spec, files, source) for name, spec in matrix.services.items())
+    r.check_names(services)
     if r.errors:
         raise BakegenError(r.errors)
-    return Resolved(matrix, services, "" if output == "." else output, templates)
+    return Resolved(project.resolve(matrix, output, templates), services)
 
 
 class _Resolver(Checks, References, Axes, Paths, Names):
     """Resolves one service at a time; each concern's checks live in the module of its base class."""
 
-    def service(self, name: str, spec: schema.Service) -> ResolvedService:
+    def service(self, name: str, spec: schema.Service, files: ProjectFiles, source: str) -> ResolvedService:
         at: Path = ("services", name)
         errors_before = len(self.errors)
         root_name, root = self.root_of(name, spec)
@@ -89,7 +98,6 @@ class _Resolver(Checks, References, Axes, Paths, Names):
         self.errors.extend(problems)
         resolved = ResolvedService(
             name=name,
-            spec=spec,
             runtime=runtime,
             root=root_name,
             context=context,
@@ -106,8 +114,14 @@ class _Resolver(Checks, References, Axes, Paths, Names):
             contexts=contexts,
             local_platforms=local,
             stage_values=stage_values,
+            **project.settings(spec),
         )
-        # The runtime's own checks read files the checks above vouched for.
-        if not derived and len(self.errors) == errors_before:
-            self.errors.extend(runtimes.get(runtime).check(resolved, self.m, self.dir))
-        return resolved
+        if derived or len(self.errors) != errors_before:
+            return resolved
+        # The runtime reads what it needs from files the checks above vouched
+        # for, once, and checks it.
+        facts, problems = runtimes.get(runtime).facts(resolved, spec, self.m, files)
+        self.errors.extend(problems)
+        ignore = inputs.ignore_patterns(resolved, runtimes.get(runtime), self.m.project.output, source)
+        return replace(resolved, facts=facts, ignore=ignore,
+                       context_files=inputs.context_files(resolved, ignore, files))

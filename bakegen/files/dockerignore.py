@@ -104,8 +104,7 @@ def sent_files(context: Path, patterns: Sequence[str]) -> Iterator[str]:
                 yield path
 
 
-def secret_files(context: Path, patterns: Sequence[str]) -> list[str]:
-    """Files a build of `context` is sent whose names say they hold secrets (not taken back by `!`)."""
+def secret_names(sent: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """Of the files a build is `sent`, those whose names say they hold secrets (not taken back by `!`)."""
     matcher = Matcher(patterns)
-    return [p for p in sent_files(context, patterns)
-            if SECRET_NAMES.match(p.rsplit("/", 1)[-1]) and not matcher.taken_back(p)]
+    return [p for p in sent if SECRET_NAMES.match(p.rsplit("/", 1)[-1]) and not matcher.taken_back(p)]

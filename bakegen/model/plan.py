@@ -8,7 +8,10 @@ has no order), so rendering is deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .resolved import GithubCi
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ class GeneratedDockerfile:
     path: str  # relative to the project root
     template: str
     service: str
-    values: dict[str, Any]
+    # The runtime's values dataclass (runtimes/*.py: PythonValues, GoValues, ImageOfValues).
+    values: object
     # Patterns of the Dockerfile.dockerignore written next to it, which
     # BuildKit prefers to the context's own .dockerignore; None: none written.
     dockerignore: tuple[str, ...] | None = None
@@ -122,7 +126,7 @@ class Plan:
     # (docker/metadata-action in CI).
     base_targets: tuple[str, ...] = ()
     # Settings of the generated GitHub Actions workflow, if the matrix asks for one.
-    ci_github: Any = None
+    ci_github: GithubCi | None = None
     # The `# syntax=` image of generated Dockerfiles; None: no such line.
     syntax: str | None = None
 

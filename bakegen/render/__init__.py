@@ -13,7 +13,7 @@ import jinja2
 from . import entitlements, templating
 from ..errors import BakegenError, Diagnostic
 from ..model.plan import BAKE_FILE, Plan
-from ..model.schema import GithubCi
+from ..model.resolved import GithubCi
 from .write import MANIFEST, manifest_text
 
 _BLANK_LINES = re.compile(r"\n{3,}")

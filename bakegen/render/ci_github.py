@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..model.plan import Plan, Target, display, repository
-from ..model.schema import GithubCi
+from ..model.resolved import GithubCi
 
 # A bash function that replaces bake's ${REGISTRY} and ${TAG} by the job's env values
 # (plain substitution: nothing from a variable is evaluated as shell code).

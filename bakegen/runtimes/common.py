@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
 from ..model.platforms import platform_slug
+from ..model.resolved import StageValues
 from . import wheels
 
 if TYPE_CHECKING:
@@ -60,65 +62,109 @@ def split_per_platform(values: dict[str, dict[str, str]]) -> tuple[dict[str, str
     return common, dict(sorted(per.items()))
 
 
+@dataclass(frozen=True)
+class PlatformValues:
+    """One platform a generated Dockerfile may be built for."""
+
+    target_platform: str  # as BuildKit's TARGETPLATFORM spells it
+    slug: str  # for stage names: linux-arm64
+    mode: str | None = None  # Python: "cross" (installs on the build platform) or "native"
+    cross_steps: tuple[str, ...] = ()  # shell statements that point a cross install at the platform
+    # Shell statements that give per-platform build args their plain names (NAME="${NAME_linux_arm64}").
+    arg_steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HealthCheckValues:
+    command: tuple[str, ...] | None
+    interval: str
+    timeout: str
+    start_period: str
+    retries: int
+
+
+@dataclass(frozen=True)
+class CommonValues:
+    """What every generated Dockerfile renders; each runtime's values extend it."""
+
+    service: str
+    uid: int
+    gid: int
+    user_name: str | None
+    home: str
+    writable: tuple[str, ...]
+    entrypoint: tuple[str, ...]
+    stage_values: dict[str, StageValues]  # Dockerfile stage -> its environment and command
+    command: tuple[str, ...]
+    port: int | None
+    env: dict[str, str]
+    env_per_platform: dict[str, dict[str, str]]
+    args: tuple[str, ...]
+    # Per-platform build args reach bake as NAME_<slug> (see bake_arg_name)
+    # and the Dockerfile maps them back to NAME in a per-platform stage.
+    args_per_platform: dict[str, dict[str, str]]
+    workdir: str
+    context_paths: dict[str, str]  # named context -> where builder stages see it
+    # Every platform the Dockerfile may be built for: the service's own,
+    # then the ones only a local build (LOCAL_PLATFORM=true) asks for.
+    platforms: tuple[PlatformValues, ...]
+    # Secret mounts for the steps that resolve, download and compile.
+    secret_mounts: str
+    run_as_root: bool
+    healthcheck: HealthCheckValues | None
+    base_build: str | None
+    base_run: str | None
+
+
 def healthcheck(service: ResolvedService, port: int | None,
-                http_probe: Callable[[str], list[str] | None]) -> dict[str, Any] | None:
+                http_probe: Callable[[str], list[str] | None]) -> HealthCheckValues | None:
     """Health check values; `http_probe` makes the runtime's command for an http check."""
-    hc = service.spec.healthcheck
+    hc = service.healthcheck
     if hc is None:
         return None
-    command = list(hc.command) if hc.command else http_probe(f"http://127.0.0.1:{port}{hc.http}")
-    return {
-        "command": command,
-        "interval": hc.interval,
-        "timeout": hc.timeout,
-        "start_period": hc.start_period,
-        "retries": hc.retries,
-    }
+    command = hc.command if hc.command else http_probe(f"http://127.0.0.1:{port}{hc.http}")
+    return HealthCheckValues(tuple(command) if command is not None else None,
+                             hc.interval, hc.timeout, hc.start_period, hc.retries)
 
 
-def shared_values(service: ResolvedService) -> dict[str, Any]:
+def shared_values(service: ResolvedService, http_probe: Callable[[str], list[str] | None]) -> dict[str, Any]:
+    """The CommonValues fields of `service`, as keywords a runtime's values class takes and may override."""
     env, env_per_platform = split_per_platform(service.env)
     args, args_per_platform = split_per_platform(service.args)
-    user = service.spec.user
+    arg_names = {slug: {name: bake_arg_name(name, slug) for name in sorted(names)}
+                 for slug, names in args_per_platform.items()}
+    user = service.user
     return {
         "service": service.name,
         "uid": user.uid,
         "gid": user.gid,
         "user_name": user.name,
         "home": APP_DIR,
-        "writable": [w if w.startswith("/") else f"{APP_DIR}/{w}" for w in service.spec.writable],
-        "entrypoint": list(service.spec.entrypoint or []),
-        "stage_values": {
-            target: {"env_before": values.env_before, "env_after": values.env_after,
-                     "command": list(values.command) if values.command else None}
-            for target, values in service.stage_values.items()
-        },
-        "command": list(service.spec.command or []),
-        "port": service.spec.port,
+        "writable": tuple(w if w.startswith("/") else f"{APP_DIR}/{w}" for w in service.writable),
+        "entrypoint": service.entrypoint,
+        "stage_values": service.stage_values,
+        "command": service.command,
+        "port": service.port,
         "env": env,
         "env_per_platform": env_per_platform,
-        "args": sorted(args),
-        # Per-platform build args reach bake as NAME_<slug> (see bake_arg_name)
-        # and the Dockerfile maps them back to NAME in a per-platform stage.
-        "args_per_platform": {
-            slug: {name: bake_arg_name(name, slug) for name in sorted(names)}
-            for slug, names in args_per_platform.items()
-        },
+        "args": tuple(sorted(args)),
+        "args_per_platform": arg_names,
         "workdir": workdir(service.context, mirrored=bool(service.contexts)),
         "context_paths": {k: f"/src/{v}" for k, v in sorted(service.contexts.items())},
-        # Every platform the Dockerfile may be built for: the service's own,
-        # then the ones only a local build (LOCAL_PLATFORM=true) asks for.
-        "platforms": [
-            {"target_platform": wheels.normalise(p), "slug": platform_slug(p), "mode": None, "cross_steps": []}
-            for p in service.all_platforms
-        ],
-        # Secret mounts for the steps that resolve, download and compile.
+        "platforms": tuple(
+            PlatformValues(wheels.normalise(p), platform_slug(p),
+                           arg_steps=tuple(step for name, arg in arg_names.get(platform_slug(p), {}).items()
+                                           for step in (f'{name}="${{{arg}}}"', f"export {name}")))
+            for p in service.all_platforms),
         "secret_mounts": "".join(
-            f" --mount=type=secret,id={sid},env={secret.env}" if secret.env
-            else f" --mount=type=secret,id={sid},target={secret.target or '/run/secrets/' + sid}"
-            for sid, secret in service.spec.secrets.items()
+            f" --mount=type=secret,id={s.id},env={s.env}" if s.env
+            else f" --mount=type=secret,id={s.id},target={s.target or '/run/secrets/' + s.id}"
+            for s in service.secrets
         ),
-        "run_as_root": service.spec.run_as_root,
+        "run_as_root": service.run_as_root,
+        "healthcheck": healthcheck(service, service.port, http_probe),
+        "base_build": service.base_build,
+        "base_run": service.base_run,
     }
 
 

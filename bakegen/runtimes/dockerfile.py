@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
-from ..model.schema import BaseImages, Matrix
+from .base import Runtime
 from .common import split_per_platform
 
 if TYPE_CHECKING:
-    from ..model.resolved import Resolved, ResolvedService
-
-name = "dockerfile"
-template = None
-
-# The user's Dockerfile keeps the user's own .dockerignore.
-IGNORE: tuple[str, ...] = ()
-
-
-def default_base() -> BaseImages:  # pragma: no cover - a user Dockerfile names its own images
-    raise NotImplementedError
-
-
-def http_probe(url: str) -> list[str] | None:
-    # We cannot know what a user's image contains; ask for an explicit command.
-    return None
+    from ..files.project import ProjectFiles
+    from ..model import schema
+    from ..model.resolved import ResolvedService
 
 
 def final_users(path: Path, build_args: dict[str, str] | None = None) -> dict[str, str | None]:
@@ -126,7 +113,19 @@ def stages_of(path: Path) -> list[str]:
     return names
 
 
-def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
+class Dockerfile(Runtime):
+    """The user's Dockerfile keeps the user's own .dockerignore, images and health check tools."""
+
+    name = "dockerfile"
+
+    def facts(self, service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,
+              files: ProjectFiles) -> tuple[None, list[Diagnostic]]:
+        assert service.dockerfile is not None
+        return None, _check(service, spec, matrix, files.root)
+
+
+def _check(service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,
+           project_dir: Path) -> list[Diagnostic]:
     assert service.dockerfile is not None
     at = ("services", service.name)
     import dockerfile
@@ -141,7 +140,7 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
     users = final_users(project_dir / service.dockerfile, split_per_platform(service.args)[0])
     for stage, target in service.targets.items():
         user = users.get(target)
-        if target in stages and matrix.stages[stage].push and is_root(user) and not service.spec.run_as_root:
+        if target in stages and matrix.stages[stage].push and is_root(user) and not service.run_as_root:
             unresolved = user is not None and "$" in user
             errors.append(Diagnostic(
                 f"{service.dockerfile}: stage '{target}' (pushed as '{stage}') "
@@ -152,7 +151,7 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
                       if unresolved else "end the stage with a non-root USER, e.g. USER 10001:10001, ")
                 + "or set `run_as_root: true` on the service to accept it"))
         if target not in stages:
-            where = at + ("targets", stage) if stage in service.spec.targets else at + ("dockerfile",)
+            where = at + ("targets", stage) if stage in spec.targets else at + ("dockerfile",)
             known = ", ".join(stages) or "none: it has no `FROM ... AS name` stages"
             errors.append(Diagnostic(
                 f"{service.dockerfile} has no stage '{target}' (for stage '{stage}')",
@@ -161,13 +160,4 @@ def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[D
     return errors
 
 
-def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str]:
-    return {}
-
-
-def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
-    return []
-
-
-def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
-    return {}
+runtime = Dockerfile()

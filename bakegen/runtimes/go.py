@@ -2,80 +2,107 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
-from ..model.schema import BaseImages, GoOptions, Matrix
+from ..model.schema import BaseImages, GoOptions
 from . import common
+from .base import Runtime
 
 if TYPE_CHECKING:
+    from ..files.project import ProjectFiles
+    from ..model import schema
     from ..model.resolved import Resolved, ResolvedService
 
-name = "go"
-template = "go.Dockerfile.j2"
 STAGES = ("builder", "development", "test", "production")
 
 # Never sent to the builder: VCS data, build output, secrets.
 IGNORE = common.IGNORE + ("bin", "dist", "*.test", "*.out", "vendor/**/testdata")
 
 
-def default_base() -> BaseImages:
-    return BaseImages(build="go", run="static")
+@dataclass(frozen=True)
+class GoFacts:
+    """A Go service's options and what its module's files say, read once while resolving."""
+
+    package: str
+    binary: str
+    lambda_runtime: bool
+    tags: tuple[str, ...]
+    ldflags: tuple[str, ...]
+    go_sum: bool  # the module has outside dependencies to download
+    dev_command: tuple[str, ...] | None  # per_stage's command for the development stage
 
 
-def options(service: ResolvedService) -> GoOptions:
-    return service.spec.go or GoOptions()
+@dataclass(frozen=True)
+class GoValues(common.CommonValues):
+    """What go.Dockerfile.j2 renders."""
+
+    package: str
+    binary: str  # the file name the binary is built as
+    lambda_runtime: bool
+    tags: tuple[str, ...]
+    ldflags: tuple[str, ...]  # all of them, the defaults first
+    dev_command: tuple[str, ...]
+    go_sum: bool
 
 
-def http_probe(url: str) -> list[str] | None:
-    # A static Go image has no shell, curl or interpreter to probe with.
-    return None
+class Go(Runtime):
+    name = "go"
+    template = "go.Dockerfile.j2"
+    STAGES = STAGES
+    IGNORE = IGNORE
 
+    def default_base(self) -> BaseImages:
+        return BaseImages(build="go", run="static")
 
-def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
-    errors = common.context_name_errors(service)
-    for stage, target in service.targets.items():
-        if target not in STAGES:
-            errors.append(Diagnostic(
-                f"stage '{stage}' maps to Dockerfile stage '{target}', which the go template does not have",
-                path=("stages", stage, "target"), hint=f"go stages: {', '.join(STAGES)}"))
-    if not (project_dir / service.context / "go.mod").is_file():
-        errors.append(Diagnostic(f"{service.context}/go.mod does not exist; a go service's context is its module",
-                                 path=("services", service.name, "context")))
-    return errors
+    def http_probe(self, url: str) -> list[str] | None:
+        # A static Go image has no shell, curl or interpreter to probe with.
+        return None
 
+    def facts(self, service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,
+              files: ProjectFiles) -> tuple[GoFacts, list[Diagnostic]]:
+        errors = common.context_name_errors(service) + self.stage_errors(service)
+        module = files.root / service.context
+        if not files.is_file(module / "go.mod"):
+            errors.append(Diagnostic(f"{service.context}/go.mod does not exist; a go service's context is its module",
+                                     path=("services", service.name, "context")))
+        opts = spec.go or GoOptions()
+        dev_command = next((spec.per_stage[stage].command for stage, target in service.targets.items()
+                            if target == "development" and stage in spec.per_stage
+                            and spec.per_stage[stage].command), None)
+        return GoFacts(
+            package=opts.package,
+            binary=opts.binary,
+            lambda_runtime=opts.lambda_runtime,
+            tags=tuple(opts.tags),
+            ldflags=tuple(opts.ldflags),
+            # No go.sum is normal for a module without outside dependencies, and
+            # Go itself refuses to build one that needs it: nothing to warn about.
+            go_sum=files.is_file(module / "go.sum"),
+            dev_command=tuple(dev_command) if dev_command else None,
+        ), errors
 
-def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str]:
-    return {}
-
-
-def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
-    # No go.sum is normal for a module without outside dependencies, and Go
-    # itself refuses to build one that needs it: nothing to warn about.
-    return []
-
-
-def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
-    opts = options(service)
-    binary = "/var/task/bootstrap" if opts.lambda_runtime else f"/usr/local/bin/{opts.binary}"
-    build_flags = [f"-tags={','.join(opts.tags)}"] if opts.tags else []
-    # Development runs the source with `go run`, unless per_stage names a command.
-    dev_command = next((service.spec.per_stage[stage].command for stage, target in service.targets.items()
-                        if target == "development" and stage in service.spec.per_stage
-                        and service.spec.per_stage[stage].command), None)
-    return {
-        **common.shared_values(service),
-        "base_build": service.base_build,
-        "base_run": service.base_run,
-        "package": opts.package,
-        "binary": "bootstrap" if opts.lambda_runtime else opts.binary,
-        "lambda_runtime": opts.lambda_runtime,
-        "tags": list(opts.tags),
-        "ldflags": list(opts.ldflags),
-        "dev_command": list(dev_command or ["go", "run", *build_flags, opts.package]),
+    def values(self, service: ResolvedService, resolved: Resolved) -> GoValues:
+        facts = service.facts
+        assert isinstance(facts, GoFacts)
+        binary = "/var/task/bootstrap" if facts.lambda_runtime else f"/usr/local/bin/{facts.binary}"
+        build_flags = (f"-tags={','.join(facts.tags)}",) if facts.tags else ()
+        shared = common.shared_values(service, self.http_probe)
         # The binary is the entrypoint; `command` gives its arguments.
-        "entrypoint": list(service.spec.entrypoint or [binary]),
-        "go_sum": (project_dir / service.context / "go.sum").is_file(),
-        "healthcheck": common.healthcheck(service, service.spec.port, http_probe),
-    }
+        shared["entrypoint"] = service.entrypoint or (binary,)
+        return GoValues(
+            **shared,
+            package=facts.package,
+            binary="bootstrap" if facts.lambda_runtime else facts.binary,
+            lambda_runtime=facts.lambda_runtime,
+            tags=facts.tags,
+            # Strip the symbol table and debug information: smaller images, same behaviour.
+            ldflags=("-s", "-w") + facts.ldflags,
+            # Development runs the source with `go run`, unless per_stage names a command.
+            dev_command=facts.dev_command or ("go", "run", *build_flags, facts.package),
+            go_sum=facts.go_sum,
+        )
+
+
+runtime = Go()

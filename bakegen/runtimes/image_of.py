@@ -7,58 +7,51 @@ so BuildKit builds the shared image a single time for all its users.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..errors import Diagnostic
-from ..model.schema import BaseImages, Matrix
 from . import common
+from .base import Runtime
 
 if TYPE_CHECKING:
     from ..model.resolved import Resolved, ResolvedService
-
-name = "image_of"
-template = "image-of.Dockerfile.j2"
 
 
 def base_context(target: str) -> str:
     """Name of the named context that carries the shared image for Dockerfile stage `target`."""
     return f"image-{target}"
 
-# The thin Dockerfile copies nothing from its context.
-IGNORE: tuple[str, ...] = ()
+
+@dataclass(frozen=True)
+class ImageOfValues(common.CommonValues):
+    """What image-of.Dockerfile.j2 renders."""
+
+    root: str  # the service whose image this is
+    stages: dict[str, str]  # Dockerfile stage -> the named context holding the shared image
 
 
-def default_base() -> BaseImages:  # pragma: no cover - never builds from a base image
-    raise NotImplementedError
+class ImageOf(Runtime):
+    name = "image_of"
+    template = "image-of.Dockerfile.j2"
+    # The thin Dockerfile copies nothing from its context.
+    IGNORE = ()
 
+    def values(self, service: ResolvedService, resolved: Resolved) -> ImageOfValues:
+        from . import get
 
-def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
-    return []
-
-
-def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str]:
-    return {}
-
-
-def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
-    return []
-
-
-def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
-    from . import get
-
-    root = resolved.service(service.root)
-    probe = get(root.runtime).http_probe
-    return {
-        **common.shared_values(service),
-        "root": service.root,
+        root = resolved.service(service.root)
+        probe = get(root.runtime).http_probe
+        shared = common.shared_values(service, probe)
         # Only the service's own port is exposed; an http health check may
         # probe the port of the service whose image this is.
-        "port": service.spec.port,
+        shared["healthcheck"] = common.healthcheck(service, service.port or root.port, probe)
         # For the stages that add a user (they run a shell on the build platform).
-        "base_build": root.base_build,
-        # Dockerfile stage -> the named context holding the shared image.
-        "stages": {service.targets[s]: base_context(service.targets[s]) for s in service.stages},
-        "healthcheck": common.healthcheck(service, service.spec.port or root.spec.port, probe),
-    }
+        shared["base_build"] = root.base_build
+        return ImageOfValues(
+            **shared,
+            root=service.root,
+            stages={service.targets[s]: base_context(service.targets[s]) for s in service.stages},
+        )
+
+
+runtime = ImageOf()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..files.project import ProjectFiles, read_toml
 
 DEV_REQUIREMENTS = ("requirements-dev.txt", "dev-requirements.txt", "requirements/dev.txt")
 # Lines of a requirements file that name a local folder or file, not a package index entry.
@@ -34,13 +35,8 @@ class ProjectInfo:
     problems: tuple[str, ...] = field(default=())  # e.g. pyproject.toml is not valid TOML
 
 
-def _toml(path: Path) -> tuple[dict[str, Any], str | None]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), None
-    except FileNotFoundError:
-        return {}, None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return {}, f"{path.name} cannot be read: {exc}"
+def _toml(path: Path, files: ProjectFiles | None = None) -> tuple[dict[str, Any], str | None]:
+    return files.toml(path) if files is not None else read_toml(path)
 
 
 def _get(data: dict[str, Any], *keys: str) -> Any:
@@ -55,30 +51,33 @@ def _norm(path: str) -> str:
     return posixpath.normpath(path.replace("\\", "/"))
 
 
-def detect_manager(context: Path) -> str | None:
+def detect_manager(context: Path, files: ProjectFiles | None = None) -> str | None:
     """The package manager a project's files name, or None when there is no Python project.
 
     A lock file decides (uv.lock, poetry.lock); then a `[tool.poetry]` table;
     then requirements.txt (pip); then a `[project]` table alone (uv, which reads it).
     A pyproject.toml that only configures tools is not a project.
     """
-    if (context / "uv.lock").is_file():
+    is_file = files.is_file if files is not None else Path.is_file
+    if is_file(context / "uv.lock"):
         return "uv"
-    if (context / "poetry.lock").is_file():
+    if is_file(context / "poetry.lock"):
         return "poetry"
-    pyproject, _ = _toml(context / "pyproject.toml")  # read only when no lock file decides
+    pyproject, _ = _toml(context / "pyproject.toml", files)  # read only when no lock file decides
     if _get(pyproject, "tool", "poetry") is not None:
         return "poetry"
-    if (context / "requirements.txt").is_file():
+    if is_file(context / "requirements.txt"):
         return "pip"
     if _get(pyproject, "project") is not None:
         return "uv"
     return None
 
 
-def read(context: Path, manager: str, dev_requirements: str | None) -> ProjectInfo:
+def read(context: Path, manager: str, dev_requirements: str | None,
+         files: ProjectFiles | None = None) -> ProjectInfo:
     """What the project in `context` needs, for package manager `manager`."""
-    pyproject, problem = _toml(context / "pyproject.toml")
+    files = files or ProjectFiles(context)
+    pyproject, problem = _toml(context / "pyproject.toml", files)
     problems = [problem] if problem else []
     tool = _get(pyproject, "tool") or {}
     build_system = "build-system" in pyproject
@@ -92,7 +91,7 @@ def read(context: Path, manager: str, dev_requirements: str | None) -> ProjectIn
             or bool(_get(pyproject, "project", "optional-dependencies"))
         dev_text = str(groups) + str(_get(tool, "uv", "dev-dependencies")) \
             + str(_get(pyproject, "project", "optional-dependencies"))
-        local = _uv_local(context, pyproject)
+        local = _uv_local(context, pyproject, files)
         dev_groups: tuple[str, ...] = ()
     elif manager == "poetry":
         poetry = _get(tool, "poetry") or {}
@@ -107,15 +106,15 @@ def read(context: Path, manager: str, dev_requirements: str | None) -> ProjectIn
         has_dev = bool(names) or bool(_get(pyproject, "project", "optional-dependencies")) \
             or bool(pyproject.get("dependency-groups"))
         text_of_deps += str(poetry.get("dependencies"))
-        local = _poetry_local(context, poetry)
+        local = _poetry_local(context, poetry, files)
     else:
-        installable = build_system or (context / "setup.py").is_file() or (context / "setup.cfg").is_file()
+        installable = build_system or files.is_file(context / "setup.py") or files.is_file(context / "setup.cfg")
         dev_file = context / dev_requirements if dev_requirements else None
         has_dev = dev_file is not None
-        dev_text = dev_file.read_text(encoding="utf-8", errors="replace") if dev_file else ""
+        dev_text = (files.text(dev_file) or "") if dev_file else ""
         main = context / "requirements.txt"
-        text_of_deps = main.read_text(encoding="utf-8", errors="replace") if main.is_file() else ""
-        local = _requirements_local(main) + (_requirements_local(dev_file) if dev_file else [])
+        text_of_deps = files.text(main) or ""
+        local = _requirements_local(text_of_deps) + (_requirements_local(dev_text) if dev_file else [])
         dev_groups = ()
 
     src = context / "src"
@@ -132,9 +131,9 @@ def read(context: Path, manager: str, dev_requirements: str | None) -> ProjectIn
     )
 
 
-def _uv_local(context: Path, pyproject: dict[str, Any]) -> list[str]:
+def _uv_local(context: Path, pyproject: dict[str, Any], files: ProjectFiles) -> list[str]:
     """Local packages from uv.lock (every one, transitively), else [tool.uv.sources]."""
-    lock, _ = _toml(context / "uv.lock")
+    lock, _ = _toml(context / "uv.lock", files)
     paths = []
     for package in lock.get("package", []):
         source = package.get("source", {})
@@ -149,9 +148,9 @@ def _uv_local(context: Path, pyproject: dict[str, Any]) -> list[str]:
     return paths
 
 
-def _poetry_local(context: Path, poetry: dict[str, Any]) -> list[str]:
+def _poetry_local(context: Path, poetry: dict[str, Any], files: ProjectFiles) -> list[str]:
     """Local packages from poetry.lock (every one), else path dependencies in pyproject.toml."""
-    lock, _ = _toml(context / "poetry.lock")
+    lock, _ = _toml(context / "poetry.lock", files)
     paths = [_norm(p["source"]["url"]) for p in lock.get("package", [])
              if p.get("source", {}).get("type") in ("directory", "file")]
     if lock:
@@ -162,13 +161,10 @@ def _poetry_local(context: Path, poetry: dict[str, Any]) -> list[str]:
             if isinstance(spec, dict) and "path" in spec]
 
 
-def _requirements_local(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
+def _requirements_local(text: str) -> list[str]:
+    """Local folders and files a requirements file's `text` names."""
     out = []
-    for line in lines:
+    for line in text.splitlines():
         match = _LOCAL_LINE.match(line.strip())
         if match:
             raw = match.group("path") or match.group("url")

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from ..files import dockerignore
 from ..errors import Diagnostic
-from ..model.schema import BaseImages, Matrix, PythonOptions, SystemPackages
-from ..model.platforms import platform_slug
+from ..files import dockerignore
+from ..model.schema import BaseImages, PythonOptions, SystemPackages
 from . import common, pyproject, wheels
+from .base import Runtime
 
 if TYPE_CHECKING:
+    from ..files.project import ProjectFiles
+    from ..model import schema
     from ..model.resolved import Resolved, ResolvedService
 
-name = "python"
-template = "python.Dockerfile.j2"
 # Stages the template defines that a bake target may build.
 STAGES = ("base", "builder", "development", "test", "production")
 
@@ -44,83 +44,238 @@ PRODUCTION_EXCLUDE = ("tests", "test", "test_*.py", "*_test.py", "conftest.py", 
                       "noxfile.py", ".coveragerc", "requirements-dev.txt", "dev-requirements.txt")
 
 
-def default_base() -> BaseImages:
-    return BaseImages(build="python", run="python")
+@dataclass(frozen=True)
+class PythonFacts:
+    """What a Python service's files and options say, read once while resolving."""
+
+    manager: str  # uv, poetry or pip
+    lock: str  # the lock file's name (pip: requirements.txt)
+    lock_present: bool
+    project: pyproject.ProjectInfo
+    dev_requirements: str | None  # pip's dev requirements file, if there is one
+    local_packages: tuple[str, ...]  # path dependencies, where the builder sees them (/src/...)
+    local_contexts: dict[str, str]  # named contexts for those outside the service's context
+    libc: wheels.Libc
+    modes: dict[str, str]  # platform (local ones too) -> "cross" or "native"
+    # Service platform -> locked packages with no wheel for it; None when unknown.
+    missing_wheels: dict[str, tuple[str, ...]] | None
+    builder: str
+    uv_image: str | None
+    poetry_version: str
+    test_command: tuple[str, ...]
+    system_packages_build: tuple[str, ...]
+    system_packages_run: tuple[str, ...]
 
 
-def options(service: ResolvedService) -> PythonOptions:
-    return service.spec.python or PythonOptions()
+class Python(Runtime):
+    name = "python"
+    template = "python.Dockerfile.j2"
+    STAGES = STAGES
+    IGNORE = IGNORE
 
+    def default_base(self) -> BaseImages:
+        return BaseImages(build="python", run="python")
 
-def package_manager(service: ResolvedService, project_dir: Path) -> str:
-    """`python.package_manager`, or what the context's files name (uv when they name none)."""
-    return (options(service).package_manager or pyproject.detect_manager(project_dir / service.context)
-            or "uv")
+    def http_probe(self, url: str) -> list[str] | None:
+        # Slim images have no curl; the image's own Python can probe.
+        return ["python", "-c",
+                f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=4).status < 400 "
+                "else 1)"]
 
-
-def check(service: ResolvedService, matrix: Matrix, project_dir: Path) -> list[Diagnostic]:
-    errors = common.context_name_errors(service)
-    at = ("services", service.name)
-    for stage, target in service.targets.items():
-        if target not in STAGES:
+    def facts(self, service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,
+              files: ProjectFiles) -> tuple[PythonFacts | None, list[Diagnostic]]:
+        errors = common.context_name_errors(service) + self.stage_errors(service)
+        at = ("services", service.name)
+        opts = spec.python or PythonOptions()
+        context = files.root / service.context
+        manager = opts.package_manager or pyproject.detect_manager(context, files)
+        if manager is None:
             errors.append(Diagnostic(
-                f"stage '{stage}' maps to Dockerfile stage '{target}', which the python template does not have",
-                path=("stages", stage, "target"), hint=f"python stages: {', '.join(STAGES)}"))
-    chosen = options(service).package_manager
-    context = project_dir / service.context
-    manager = chosen or pyproject.detect_manager(context)
-    if manager is None:
-        errors.append(Diagnostic(
-            f"no Python project in {service.context}: none of uv.lock, poetry.lock, pyproject.toml or "
-            "requirements.txt is there",
-            path=at + ("context",),
-            hint="point `context` at the folder that holds them, or set python.package_manager"))
-        return errors
-    if manager == "uv" and "uv" not in matrix.images:
-        errors.append(Diagnostic(
-            "package manager uv needs the uv image under `images`",
-            path=at + ("python", "package_manager") if chosen else at + ("runtime",),
-            hint=f"add e.g. `uv: {CURRENT_UV}` under `images` (pin the version you use)"))
-    required = DEPENDENCY_FILES[manager][-1]
-    if not (context / required).is_file():
-        errors.append(Diagnostic(
-            f"package manager {manager} needs {service.context}/{required}, which does not exist",
-            path=at + ("context",)))
-        return errors
-    opts = options(service)
-    if manager == "poetry" and _version(opts.poetry_version) < OLDEST_POETRY:
-        errors.append(Diagnostic(
-            f"Poetry {opts.poetry_version} is older than {'.'.join(map(str, OLDEST_POETRY))}, which bakegen's "
-            "export step needs (dependency groups)",
-            path=at + ("python", "poetry_version"), hint="use 1.8.5, or a 2.x release such as 2.5.1"))
-    info = project_info(service, project_dir)
-    for problem in info.problems:
-        errors.append(Diagnostic(f"{service.context}/{problem}", path=at + ("context",)))
-    _, _, local_errors = local_packages(service, project_dir, info)
-    errors += local_errors
-    errors += _tests_ignored(service, project_dir)
-    if "test" in service.targets.values() and _runs_pytest(opts.test_command) and not info.mentions_pytest:
-        where = at + ("python", "test_command") if service.spec.python and "test_command" in \
-            service.spec.python.model_fields_set else at + ("stages",) if service.spec.stages else at
-        add = {"uv": "`uv add --dev pytest`", "poetry": "`poetry add --group dev pytest`",
-               "pip": "pytest to requirements-dev.txt"}[manager]
-        errors.append(Diagnostic(
-            "the test stage runs pytest, but no dependency of this project installs it",
-            path=where, hint=f"add {add}, or set python.test_command to what your tests run with"))
-    return errors
+                f"no Python project in {service.context}: none of uv.lock, poetry.lock, pyproject.toml or "
+                "requirements.txt is there",
+                path=at + ("context",),
+                hint="point `context` at the folder that holds them, or set python.package_manager"))
+            return None, errors
+        if manager == "uv" and "uv" not in matrix.images:
+            errors.append(Diagnostic(
+                "package manager uv needs the uv image under `images`",
+                path=at + ("python", "package_manager") if opts.package_manager else at + ("runtime",),
+                hint=f"add e.g. `uv: {CURRENT_UV}` under `images` (pin the version you use)"))
+        required = DEPENDENCY_FILES[manager][-1]
+        if not files.is_file(context / required):
+            errors.append(Diagnostic(
+                f"package manager {manager} needs {service.context}/{required}, which does not exist",
+                path=at + ("context",)))
+            return None, errors
+        if manager == "poetry" and _version(opts.poetry_version) < OLDEST_POETRY:
+            errors.append(Diagnostic(
+                f"Poetry {opts.poetry_version} is older than {'.'.join(map(str, OLDEST_POETRY))}, which bakegen's "
+                "export step needs (dependency groups)",
+                path=at + ("python", "poetry_version"), hint="use 1.8.5, or a 2.x release such as 2.5.1"))
+        dev = (next((f for f in DEV_REQUIREMENTS if files.is_file(context / f)), None) if manager == "pip"
+               else "dev.txt")
+        info = files.memo(("python-project", context, manager, dev),
+                          lambda: pyproject.read(context, manager, dev, files))
+        for problem in info.problems:
+            errors.append(Diagnostic(f"{service.context}/{problem}", path=at + ("context",)))
+        local, local_contexts, local_errors = local_packages(service, files, info)
+        errors += local_errors
+        errors += _tests_ignored(service, spec, files)
+        if "test" in service.targets.values() and _runs_pytest(opts.test_command) and not info.mentions_pytest:
+            where = at + ("python", "test_command") if spec.python and "test_command" in \
+                spec.python.model_fields_set else at + ("stages",) if spec.stages else at
+            add = {"uv": "`uv add --dev pytest`", "poetry": "`poetry add --group dev pytest`",
+                   "pip": "pytest to requirements-dev.txt"}[manager]
+            errors.append(Diagnostic(
+                "the test stage runs pytest, but no dependency of this project installs it",
+                path=where, hint=f"add {add}, or set python.test_command to what your tests run with"))
+
+        lock = DEPENDENCY_FILES[manager][0]
+        target_libc = wheels.floor(wheels.libc_of(service.base_build, opts.glibc),
+                                   wheels.libc_of(service.base_run, opts.glibc))
+        missing = None
+        if opts.builder == "auto":
+            lock_path = context / lock
+            missing = files.memo(("missing-wheels", lock_path, service.all_platforms, target_libc),
+                                 lambda: wheels.missing_wheels(lock_path, service.all_platforms, target_libc))
+        modes = {}
+        for platform in service.all_platforms:
+            if not wheels.cross_installable(platform) or opts.builder == "native":
+                modes[platform] = "native"
+            elif opts.builder == "cross" or missing is None:
+                modes[platform] = "cross"
+            else:
+                modes[platform] = "native" if missing[platform] else "cross"
+        packages = spec.system_packages or SystemPackages()
+        return PythonFacts(
+            manager=manager,
+            lock=lock,
+            lock_present=files.is_file(context / lock),
+            project=info,
+            dev_requirements=dev,
+            local_packages=tuple(local),
+            local_contexts=local_contexts,
+            libc=target_libc,
+            modes=modes,
+            missing_wheels=None if missing is None else {p: tuple(missing[p]) for p in service.platforms},
+            builder=opts.builder,
+            uv_image=matrix.images.get("uv"),
+            poetry_version=opts.poetry_version,
+            test_command=tuple(opts.test_command),
+            system_packages_build=tuple(packages.build),
+            system_packages_run=tuple(packages.run),
+        ), errors
+
+    def extra_contexts(self, service: ResolvedService) -> dict[str, str]:
+        """Local packages outside the service's context, as named contexts."""
+        return _facts(service).local_contexts
+
+    def warnings(self, service: ResolvedService) -> list[str]:
+        facts = _facts(service)
+        out = []
+        if facts.manager != "pip" and not facts.lock_present:
+            out.append(f"service '{service.name}': {service.context}/{facts.lock} is missing, so dependency "
+                       f"versions are resolved at build time and builds are not reproducible; "
+                       f"commit a lock file ({facts.manager} lock)")
+        for platform, packages in (facts.missing_wheels or {}).items():
+            if packages and wheels.cross_installable(platform):
+                out.append(
+                    f"service '{service.name}': no {platform} wheel of {', '.join(packages)}, so its dependencies "
+                    f"install on {platform} itself (python.builder: auto), which needs emulation on other "
+                    "machines and compilers in the image (system_packages.build); set python.builder to "
+                    "silence this")
+        return out
+
+    def values(self, service: ResolvedService, resolved: Resolved) -> PythonValues:
+        facts = _facts(service)
+        info = facts.project
+        uv = facts.manager == "uv"
+        shared = common.shared_values(service, self.http_probe)
+        shared["context_paths"] = dict(sorted({**shared["context_paths"],
+                                               **{k: f"/src/{v}" for k, v in facts.local_contexts.items()}}.items()))
+        # Local packages are found at their place in the mirrored project layout.
+        workdir = shared["workdir"] = common.workdir(service.context,
+                                                     mirrored=bool(shared["context_paths"] or facts.local_packages))
+        dev = facts.dev_requirements
+        if facts.manager == "pip":
+            requirements = "requirements.txt"
+            # requirements-dev.txt holds the test tools; the tests need the app's dependencies too.
+            test_requirements = (requirements,) + ((dev,) if dev else ())
+        else:
+            requirements = "main.txt"
+            test_requirements = (dev,) if dev else ()
+        dev_paths = (["/app/src"] if info.src_layout else []) + (["/opt/python-dev"] if dev else []) + ["/opt/python"]
+        test_paths = ([f"{workdir}/src"] if info.src_layout else []) + ["/opt/python-test"]
+        shared["platforms"] = tuple(
+            replace(p, mode=facts.modes[platform],
+                    cross_steps=tuple(cross_steps(platform, facts.libc, uv)) if wheels.cross_installable(platform)
+                    else ())
+            for p, platform in zip(shared["platforms"], service.all_platforms, strict=True))
+        return PythonValues(
+            **shared,
+            uv_image=facts.uv_image,
+            poetry_packages=tuple(poetry_packages(facts.poetry_version)),
+            package_manager=facts.manager,
+            requirements=requirements,
+            dev_requirements=dev,
+            test_requirements=test_requirements,
+            dev_groups=info.dev_groups,
+            has_extras=info.has_extras,
+            installable=info.installable,
+            local_packages=facts.local_packages,
+            wheel_sources=((".",) if info.installable else ()) + facts.local_packages,
+            pythonpath={"run": "/opt/python", "development": ":".join(dev_paths), "test": ":".join(test_paths)},
+            scripts={"run": "/opt/python/bin",
+                     # development starts from base, whose PATH has /opt/python/bin already.
+                     "development": "/opt/python-dev/bin" if dev else "",
+                     "test": "/opt/python-test/bin"},
+            system_packages_build=facts.system_packages_build,
+            system_packages_run=facts.system_packages_run,
+            production_exclude=PRODUCTION_EXCLUDE + service.production_exclude,
+            modes=tuple(sorted(set(facts.modes.values()))),
+            test_command=facts.test_command,
+        )
+
+
+@dataclass(frozen=True)
+class PythonValues(common.CommonValues):
+    """What python.Dockerfile.j2 renders."""
+
+    uv_image: str | None
+    poetry_packages: tuple[str, ...]  # what pip installs into the builder's Poetry venv
+    package_manager: str
+    requirements: str  # the exported (or pip's own) requirements file
+    dev_requirements: str | None
+    test_requirements: tuple[str, ...]
+    dev_groups: tuple[str, ...]
+    has_extras: bool
+    installable: bool  # the project itself builds into a wheel
+    local_packages: tuple[str, ...]
+    wheel_sources: tuple[str, ...]  # folders built into wheels
+    pythonpath: dict[str, str]  # stage kind -> PYTHONPATH
+    scripts: dict[str, str]  # stage kind -> folder of console scripts
+    system_packages_build: tuple[str, ...]
+    system_packages_run: tuple[str, ...]
+    production_exclude: tuple[str, ...]
+    modes: tuple[str, ...]  # the install modes some platform uses
+    test_command: tuple[str, ...]
+
+
+def _facts(service: ResolvedService) -> PythonFacts:
+    assert isinstance(service.facts, PythonFacts), f"service '{service.name}' was not resolved as python"
+    return service.facts
 
 
 _TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
 
 
-def _tests_ignored(service: ResolvedService, project_dir: Path) -> list[Diagnostic]:
+def _tests_ignored(service: ResolvedService, spec: schema.Service, files: ProjectFiles) -> list[Diagnostic]:
     """A `dockerignore` pattern that removes the tests leaves the test stage nothing to run."""
-    if "test" not in service.targets.values():
+    if "test" not in service.targets.values() or not spec.dockerignore:
         return []
-    context = project_dir / service.context
-    tests = [f for f in dockerignore.sent_files(context, IGNORE) if _TEST_FILE.search(f)]
+    tests = [f for f in files.sent(service.context, IGNORE) if _TEST_FILE.search(f)]
     errors = []
-    for i, pattern in enumerate(service.spec.dockerignore):
+    for i, pattern in enumerate(spec.dockerignore):
         hit = next((f for f in tests if dockerignore.Matcher([pattern]).excluded(f)), None)
         if hit and not pattern.startswith("!"):
             errors.append(Diagnostic(
@@ -139,23 +294,12 @@ def _runs_pytest(command: list[str]) -> bool:
     return any(word == "pytest" or word.endswith("/pytest") or word.startswith("pytest") for word in command)
 
 
-def project_info(service: ResolvedService, project_dir: Path) -> pyproject.ProjectInfo:
-    manager = package_manager(service, project_dir)
-    return pyproject.read(project_dir / service.context, manager, dev_requirements(service, project_dir))
-
-
-def dev_requirements(service: ResolvedService, project_dir: Path) -> str | None:
-    """The dev requirements file of a pip project, if it has one."""
-    if package_manager(service, project_dir) != "pip":
-        return "dev.txt"
-    return next((f for f in DEV_REQUIREMENTS if (project_dir / service.context / f).is_file()), None)
-
-
-def local_packages(service: ResolvedService, project_dir: Path, info: pyproject.ProjectInfo
+def local_packages(service: ResolvedService, files: ProjectFiles, info: pyproject.ProjectInfo
                    ) -> tuple[list[str], dict[str, str], list[Diagnostic]]:
     """The local path dependencies: their paths in the builder (which mirrors the project
     under /src), the named contexts that bring the ones outside the service's context, and
     problems (a path outside the project)."""
+    project_dir = files.root
     context = (project_dir / service.context).resolve()
     root = project_dir.resolve()
     at = ("services", service.name, "context")
@@ -179,62 +323,6 @@ def local_packages(service: ResolvedService, project_dir: Path, info: pyproject.
     return paths, contexts, errors
 
 
-def extra_contexts(service: ResolvedService, project_dir: Path) -> dict[str, str]:
-    """Named contexts the service needs beyond its own: local packages outside its context."""
-    return local_packages(service, project_dir, project_info(service, project_dir))[1]
-
-
-def warnings(service: ResolvedService, project_dir: Path) -> list[str]:
-    opts = options(service)
-    manager = package_manager(service, project_dir)
-    lock = DEPENDENCY_FILES[manager][0]
-    out = []
-    if manager != "pip" and not (project_dir / service.context / lock).is_file():
-        out.append(f"service '{service.name}': {service.context}/{lock} is missing, so dependency "
-                   f"versions are resolved at build time and builds are not reproducible; "
-                   f"commit a lock file ({manager} lock)")
-    if opts.builder == "auto":
-        missing = wheels.missing_wheels(project_dir / service.context / lock, service.platforms, libc(service))
-        for platform, packages in (missing or {}).items():
-            if packages and wheels.cross_installable(platform):
-                out.append(
-                    f"service '{service.name}': no {platform} wheel of {', '.join(packages)}, so its dependencies "
-                    f"install on {platform} itself (python.builder: auto), which needs emulation on other "
-                    "machines and compilers in the image (system_packages.build); set python.builder to "
-                    "silence this")
-    return out
-
-
-def http_probe(url: str) -> list[str] | None:
-    # Slim images have no curl; the image's own Python can probe.
-    return ["python", "-c",
-            f"import sys, urllib.request; sys.exit(0 if urllib.request.urlopen({url!r}, timeout=4).status < 400 else 1)"]
-
-
-def libc(service: ResolvedService) -> wheels.Libc:
-    """The C library the installed wheels must run on: every image /opt/python is copied into."""
-    glibc = options(service).glibc
-    return wheels.floor(wheels.libc_of(service.base_build, glibc), wheels.libc_of(service.base_run, glibc))
-
-
-def modes(service: ResolvedService, project_dir: Path) -> dict[str, str]:
-    """Per platform, where dependencies install: "cross" (build platform) or "native"."""
-    opts = options(service)
-    out = {}
-    missing = None
-    if opts.builder == "auto":
-        lock = DEPENDENCY_FILES[package_manager(service, project_dir)][0]
-        missing = wheels.missing_wheels(project_dir / service.context / lock, service.all_platforms, libc(service))
-    for platform in service.all_platforms:
-        if not wheels.cross_installable(platform) or opts.builder == "native":
-            out[platform] = "native"
-        elif opts.builder == "cross" or missing is None:
-            out[platform] = "cross"
-        else:
-            out[platform] = "native" if missing[platform] else "cross"
-    return out
-
-
 def cross_steps(platform: str, libc: wheels.Libc, uv: bool) -> list[str]:
     """Shell statements that point a cross install at `platform`'s wheels.
 
@@ -252,67 +340,4 @@ def poetry_packages(version: str) -> list[str]:
     return [f"poetry=={version}"] + ([plugin] if plugin else [])
 
 
-def values(service: ResolvedService, resolved: Resolved, project_dir: Path) -> dict[str, Any]:
-    opts = options(service)
-    manager = package_manager(service, project_dir)
-    by_platform = modes(service, project_dir)
-    uv = manager == "uv"
-    target_libc = libc(service)
-    info = project_info(service, project_dir)
-    local, contexts, _ = local_packages(service, project_dir, info)
-    shared = common.shared_values(service)
-    shared["context_paths"] = dict(sorted({**shared["context_paths"],
-                                           **{k: f"/src/{v}" for k, v in contexts.items()}}.items()))
-    # Local packages are found at their place in the mirrored project layout.
-    workdir = shared["workdir"] = common.workdir(service.context, mirrored=bool(shared["context_paths"] or local))
-    if manager == "pip":
-        requirements = "requirements.txt"
-        dev = dev_requirements(service, project_dir)
-        # requirements-dev.txt holds the test tools; the tests need the app's dependencies too.
-        test_requirements = [requirements] + ([dev] if dev else [])
-    else:
-        requirements, dev = "main.txt", "dev.txt"
-        test_requirements = [dev]
-    dev_paths = (["/app/src"] if info.src_layout else []) + (["/opt/python-dev"] if dev else []) + ["/opt/python"]
-    test_paths = ([f"{workdir}/src"] if info.src_layout else []) + ["/opt/python-test"]
-    packages = opts_packages(service)
-    return {
-        **shared,
-        "base_build": service.base_build,
-        "base_run": service.base_run,
-        "uv_image": resolved.matrix.images.get("uv"),
-        "poetry_packages": poetry_packages(opts.poetry_version),
-        "package_manager": manager,
-        "requirements": requirements,
-        "dev_requirements": dev,
-        "test_requirements": test_requirements,
-        "dev_groups": list(info.dev_groups),
-        "has_extras": info.has_extras,
-        "installable": info.installable,
-        "local_packages": local,
-        "wheel_sources": (["."] if info.installable else []) + local,
-        "pythonpath": {"run": "/opt/python", "development": ":".join(dev_paths), "test": ":".join(test_paths)},
-        "scripts": {"run": "/opt/python/bin",
-                    # development starts from base, whose PATH has /opt/python/bin already.
-                    "development": "/opt/python-dev/bin" if dev else "",
-                    "test": "/opt/python-test/bin"},
-        "system_packages_build": packages.build,
-        "system_packages_run": packages.run,
-        "production_exclude": list(PRODUCTION_EXCLUDE) + list(service.spec.production_exclude),
-        "modes": sorted(set(by_platform.values())),
-        "platforms": [
-            {
-                "target_platform": wheels.normalise(p),
-                "slug": platform_slug(p),
-                "mode": mode,
-                "cross_steps": cross_steps(p, target_libc, uv) if wheels.cross_installable(p) else [],
-            }
-            for p, mode in by_platform.items()
-        ],
-        "test_command": list(opts.test_command),
-        "healthcheck": common.healthcheck(service, service.spec.port, http_probe),
-    }
-
-
-def opts_packages(service: ResolvedService) -> SystemPackages:
-    return service.spec.system_packages or SystemPackages()
+runtime = Python()

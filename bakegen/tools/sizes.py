@@ -17,7 +17,7 @@ from . import image_names
 from ..errors import BakegenError, Diagnostic
 from ..model.fields import parse_size
 from ..model.plan import Plan, repository
-from ..model.schema import Matrix
+from ..model.resolved import Resolved
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def _manifest_size(manifest: dict) -> int:
     return manifest.get("config", {}).get("size", 0) + sum(layer.get("size", 0) for layer in manifest.get("layers", []))
 
 
-def measure(plan: Plan, matrix: Matrix) -> list[Measured]:
+def measure(plan: Plan, resolved: Resolved) -> list[Measured]:
     """Sizes of every pushed target with a budget, per platform, read from the images
     that REGISTRY and TAG (environment, else the matrix's defaults) name."""
     variables = image_names.values(plan, os.environ)
@@ -56,7 +56,7 @@ def measure(plan: Plan, matrix: Matrix) -> list[Measured]:
                                        hint="install Docker with the buildx plugin")])
     out = []
     for t in plan.targets:
-        budgets = matrix.services[t.service].size_budget
+        budgets = resolved.service(t.service).size_budget
         if not t.push or not budgets:
             continue
         ref = image_names.fill(t.tags[0], variables)

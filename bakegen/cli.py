@@ -299,8 +299,10 @@ def import_(sources: tuple[str, ...], output: str | None) -> None:
     your own Dockerfile (`runtime: dockerfile`), its image name becomes the
     registry and tags, services that share one build share one image
     (`image_of`, with their own command, port, health check, environment),
-    and variants (docker-compose.dev.yml next to it, or further files given)
-    add the Dockerfile targets they build as stages.
+    and variants (the override file compose reads on its own, such as
+    docker-compose.override.yml, or further files given) add the Dockerfile
+    targets they build as stages. matrix.yaml goes next to the compose file,
+    or up to the folder that holds every build context it names.
 
     A bake file: targets, their stages, platforms, contexts, args and tags;
     groups with one set of platforms become deploy targets; cache settings.

@@ -146,7 +146,12 @@ def test_case2_compose_with_one_edit_to_name_the_final_stage(case, run, buildx, 
 
 def test_case3_one_image_for_three_services_with_dev_and_prod_variants(case, run, buildx, snapshot):
     folder = case("one-image")
-    out = adopt(run, folder, "import", "docker-compose.yml")
+    # compose reads docker-compose.dev.yml and .prod.yml only when named with -f, and so does import
+    alone = adopt(run, folder, "import", "docker-compose.yml", "-o", "alone.yaml")
+    assert "  docker-compose.yml: docker-compose.dev.yml, docker-compose.prod.yml: compose reads these only when " \
+           "named with -f, and so does import; `bakegen import docker-compose.yml docker-compose.dev.yml " \
+           "docker-compose.prod.yml` takes the stages they build\n" in alone
+    out = adopt(run, folder, "import", "docker-compose.yml", "docker-compose.dev.yml", "docker-compose.prod.yml")
     assert out.startswith("wrote matrix.yaml: 4 service(s), 2 stage(s) from docker-compose.yml, "
                           "docker-compose.dev.yml, docker-compose.prod.yml\n")
     renders(run, folder)
@@ -411,3 +416,53 @@ def test_import_resolves_what_it_can_and_lists_each_edit_once(case, run):
     plan = build_plan(folder / "matrix.yaml")
     assert [display(t) for t in plan.target("web-production").tags] == ["${REGISTRY}/shop:${TAG}"]
     assert [display(t) for t in plan.target("worker-production").tags] == ["${REGISTRY}/worker:${TAG}-production"]
+
+
+def test_import_puts_the_matrix_where_every_context_is(case, run):
+    folder = case("bridge")
+    out = adopt(run, folder, "import", "deployment/docker-compose.bridge.yml")
+    assert out.startswith("wrote matrix.yaml: 2 service(s), 2 stage(s) from deployment/docker-compose.bridge.yml\n")
+    assert "  deployment/docker-compose.bridge.yml: the matrix is matrix.yaml, not beside docker-compose.bridge.yml: " \
+           "the build contexts it names reach up to that folder, and a matrix's paths stay inside its own\n" in out
+    renders(run, folder)
+
+
+def test_a_compose_file_that_builds_nothing_is_said_so(tmp_path, run):
+    (tmp_path / "compose.yaml").write_text("services:\n  db:\n    image: postgres:16\n  cache:\n    image: redis:7\n")
+    result = run("import", "compose.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "compose.yaml: no service of compose.yaml builds an image (services: db, cache); bakegen builds images from "
+        "Dockerfiles, so there is nothing to import\n"
+        "  hint: services with `build:` are imported; those that only run an image (`image: postgres:16`) stay in "
+        "compose\n")
+    assert not (tmp_path / "matrix.yaml").exists()
+
+
+def test_variants_are_read_as_compose_reads_them(tmp_path, run):
+    """compose merges docker-compose.override.yml over docker-compose.yml on its own; any other
+    file only with -f. An images file must not rename what the project pushes."""
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim AS development\n"
+                                         "FROM python:3.12-slim AS production\nUSER 10001\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  api:\n    build: {context: ., target: production}\n    image: r.example.com/shop/api:1.0\n"
+        "    environment:\n      - =novalue\n")
+    (tmp_path / "docker-compose.override.yml").write_text("services:\n  api:\n    build: {target: development}\n")
+    (tmp_path / "docker-compose.images.yml").write_text("services:\n  api:\n    image: mirror.example.com/api:x\n")
+    out = adopt(run, tmp_path, "import", "docker-compose.yml")
+    assert out.startswith("wrote matrix.yaml: 1 service(s), 2 stage(s) from docker-compose.yml, "
+                          "docker-compose.override.yml\n")
+    assert "  docker-compose.yml: docker-compose.images.yml: compose reads it only when named with -f, and so does " \
+           "import; `bakegen import docker-compose.yml docker-compose.images.yml` takes the stages it builds\n" in out
+    assert "  docker-compose.yml:5:5: environment '=novalue': it has no name; it stays in compose\n" in out
+    assert "secret" not in out
+
+
+def test_init_names_services_after_their_folders(case, run):
+    folder = case("templates")
+    adopt(run, folder, "init")
+    from bakegen import build_plan
+
+    services = {t.service for t in build_plan(folder / "matrix.yaml").targets}
+    assert services == {"flask-backend", "fastapi-backend", "go-backend", "frontend"}
+    assert "runtime: python" not in (folder / "matrix.yaml").read_text().split("  go-backend:")[0].rsplit("\n\n", 1)[1]

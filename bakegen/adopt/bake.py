@@ -243,6 +243,7 @@ def _unit(name: str, attrs: dict[str, Any], f: _File, ev: _Evaluator, project_di
     service = project_name(name)
     unit = Unit(name=service, origin=f"{f.display}:{line}", context=rel_context, dockerfile=dockerfile)
     unit.info = dockerfiles.read(project_dir / dockerfile)
+    unit.language = dockerfiles.language(project_dir / rel_context, unit.info)
     if unit.info is None:
         draft.edit(f"{dockerfile} (target {name}, {f.display}:{line}) is missing or BuildKit cannot parse it",
                    dockerfile, ("dockerfile", "targets"))

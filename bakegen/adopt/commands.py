@@ -32,43 +32,97 @@ class Adopted:
     problems: tuple[Diagnostic, ...]  # what `bakegen validate` says that no edit above explains
 
 
+# The files `docker compose` reads on its own, in its order of preference
+# (compose-go's DefaultFileNames and DefaultOverrideFileNames): the first base
+# file found, then the first override file beside it. Any other file is read
+# only when named with -f.
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                  "docker-compose.override.yaml")
+
+
 def variants_of(compose: Path) -> list[Path]:
-    """Files that vary `compose` (docker-compose.dev.yml, compose.override.yaml, ...), sorted."""
+    """The override file compose merges over `compose` when run with no -f: one or none."""
+    if compose.name not in COMPOSE_FILES:
+        return []
+    found = [compose.parent / name for name in OVERRIDE_FILES if (compose.parent / name).is_file()]
+    return found[:1]
+
+
+def other_variants(compose: Path, read: list[Path]) -> list[Path]:
+    """Files beside `compose` that look like its variants (docker-compose.dev.yml) but that
+    compose reads only when named, as import does: listed, not read."""
     stem = compose.name.split(".")[0]
-    found = [p for p in compose.parent.iterdir()
-             if p.is_file() and p != compose and p.name.startswith(stem + ".") and p.suffix in (".yml", ".yaml")]
-    return sorted(found)
+    taken = {p.resolve() for p in read}
+    return sorted(p for p in compose.parent.iterdir()
+                  if p.is_file() and p.resolve() not in taken and p.name.startswith(stem + ".")
+                  and p.suffix in (".yml", ".yaml") and p.name not in OVERRIDE_FILES)
 
 
 def import_files(sources: list[str], output: str | None = None) -> Adopted:
     """Import a compose project (a compose file, then its variants) or a bake file.
 
-    With one compose file, its variants next to it are read too. Raises
-    BakegenError when a source cannot be read or the output exists.
+    With one compose file, the override file compose would merge over it is
+    read too. Without `output`, matrix.yaml goes where every build context is
+    inside: next to the first source, or the folder that holds them all.
+    Raises BakegenError when a source cannot be read, builds nothing, or the
+    output exists.
     """
-    from . import bake, compose
-
     paths = [Path(s) for s in sources]
     for p in paths:
         if not p.is_file():
             raise BakegenError([Diagnostic("file not found", file=str(p),
                                            hint="pass a docker-compose.yml or a docker-bake.hcl")])
+    if paths[0].suffix in BAKE_SUFFIXES and len(paths) > 1:
+        raise BakegenError([Diagnostic("import reads one bake file at a time", file=str(paths[1]))])
+    if paths[0].suffix not in BAKE_SUFFIXES and len(paths) == 1:
+        paths += variants_of(paths[0])
     target = Path(output) if output else paths[0].parent / "matrix.yaml"
     _refuse_existing(target)
-    project_dir = target.parent
+    draft = _read(paths, target.parent)
+    if output is None:
+        # A matrix's paths stay inside its folder (unless allow_outside says otherwise):
+        # put it where every context is, as compose and bake reach `..` from their file.
+        folder = _holding_every_path(draft, target.parent)
+        if folder != target.parent.resolve():
+            shown = os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
+            target = Path(shown) / "matrix.yaml"
+            _refuse_existing(target)
+            draft = _read(paths, target.parent)
+            draft.note(f"the matrix is {target}, not beside {paths[0].name}: the build contexts it names reach "
+                       "up to that folder, and a matrix's paths stay inside its own", _display(paths[0], target.parent))
+    if paths[0].suffix in BAKE_SUFFIXES and paths[0].resolve() == (target.parent / "docker-bake.hcl").resolve():
+        draft.edit(
+            f"move {paths[0].name} away (e.g. `git mv {paths[0].name} docker-bake.old.hcl`): bakegen writes "
+            "its own docker-bake.hcl next to matrix.yaml and never overwrites one it did not write")
+    if paths[0].suffix not in BAKE_SUFFIXES and len(sources) == 1:
+        others = other_variants(paths[0], paths)
+        if others:
+            names = " ".join(_shown(p, Path.cwd()) for p in [paths[0], *others])
+            draft.note(f"{', '.join(p.name for p in others)}: compose reads {'these' if len(others) > 1 else 'it'} "
+                       f"only when named with -f, and so does import; `bakegen import {names}` takes the stages "
+                       f"{'they build' if len(others) > 1 else 'it builds'}", _display(paths[0], target.parent))
+    return _finish(draft, target, tuple(_shown(p, target.parent) for p in paths))
+
+
+def _read(paths: list[Path], project_dir: Path) -> Draft:
+    from . import bake, compose
+
     if paths[0].suffix in BAKE_SUFFIXES:
-        if len(paths) > 1:
-            raise BakegenError([Diagnostic("import reads one bake file at a time", file=str(paths[1]))])
-        draft = bake.read(paths[0], project_dir)
-        if paths[0].resolve() == (project_dir / "docker-bake.hcl").resolve():
-            draft.edit(
-                f"move {paths[0].name} away (e.g. `git mv {paths[0].name} docker-bake.old.hcl`): bakegen writes "
-                "its own docker-bake.hcl next to matrix.yaml and never overwrites one it did not write")
-    else:
-        if len(paths) == 1:
-            paths += variants_of(paths[0])
-        draft = compose.read(paths, project_dir)
-    return _finish(draft, target, tuple(_shown(p, project_dir) for p in paths))
+        return bake.read(paths[0], project_dir)
+    return compose.read(paths, project_dir)
+
+
+def _holding_every_path(draft: Draft, project_dir: Path) -> Path:
+    """The nearest folder that holds `project_dir` and every context, Dockerfile and named
+    context of the draft's services (their paths are relative to `project_dir`)."""
+    base = project_dir.resolve()
+    found = [base]
+    for service in draft.data.get("services", {}).values():
+        for value in (service.get("context"), service.get("dockerfile"), *(service.get("contexts") or {}).values()):
+            if value:
+                found.append(Path(os.path.normpath(base / value)))
+    return Path(os.path.commonpath(found))
 
 
 def init_folder(folder: str, output: str | None = None) -> Adopted:
@@ -82,6 +136,11 @@ def init_folder(folder: str, output: str | None = None) -> Adopted:
     _refuse_existing(target)
     draft = init.draft_for(root, target.parent)
     return _finish(draft, target, ())
+
+
+def _display(path: Path, project_dir: Path) -> str:
+    """A source file as the importers name it in notes: as given, or relative to the matrix."""
+    return _shown(path, project_dir) if path.is_absolute() else str(path)
 
 
 def _shown(path: Path, project_dir: Path) -> str:

@@ -89,6 +89,13 @@ def read(files: list[Path], project_dir: Path) -> Draft:
         unit = _unit(name, raw if isinstance(raw, dict) else {}, base, project_dir, draft, axis)
         if unit is not None:
             units.append(unit)
+    if not units:
+        names = ", ".join(str(n) for n in services) or "none"
+        raise BakegenError([Diagnostic(
+            f"no service of {base.display} builds an image (services: {names}); bakegen builds images from "
+            "Dockerfiles, so there is nothing to import", file=base.display,
+            hint="services with `build:` are imported; those that only run an image (`image: postgres:16`) "
+                 "stay in compose")])
     units = _fold_profiles(units, draft, base)
     for variant in sources[1:]:
         _apply_variant(variant, services, units, project_dir, draft, axis)
@@ -213,6 +220,7 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
     dockerfile = posixpath.normpath(posixpath.join(context, dockerfile_raw))
     unit = Unit(name=service, origin=f"{src.display}:{src.line(*at).line}", context=context, dockerfile=dockerfile)
     unit.info = dockerfiles.read(project_dir / dockerfile)
+    unit.language = dockerfiles.language(project_dir / context, unit.info)
     if unit.info is None:
         draft.edit(f"{dockerfile} (service '{name}', {src.display}:{src.line(*at).line}) "
                    "is missing or BuildKit cannot parse it", dockerfile, ("dockerfile", "targets"))
@@ -310,7 +318,11 @@ def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[s
         elif value is None:
             remarks.append((f"build arg {key} has no value (compose reads it from the environment); "
                             "pass it with `docker buildx bake --set '*.args." + key + "=...'`", line))
-        elif not re.match(ARG_PATTERN, key) or looks_secret(key):
+        elif not re.match(ARG_PATTERN, key):
+            remarks.append((f"build arg '{key}={value or ''}': "
+                            + ("it has no name" if not key else "not a name a build arg can have (letters, digits "
+                               "and '_')") + "; not imported", line))
+        elif looks_secret(key):
             remarks.append((f"build arg {key}: looks like a secret, and build args are stored in the image; "
                             "use `secrets:` in the matrix", line))
         else:
@@ -371,7 +383,11 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
         if value is None:
             remarks.append((f"environment {key} has no value (compose passes the caller's); "
                             "it stays in compose", line))
-        elif not re.match(ARG_PATTERN, key) or looks_secret(key):
+        elif not re.match(ARG_PATTERN, key):
+            remarks.append((f"environment '{key}={value}': "
+                            + ("it has no name" if not key else "not a name the matrix takes (letters, digits "
+                               "and '_')") + "; it stays in compose", line))
+        elif looks_secret(key):
             remarks.append((f"environment {key}: looks like a secret, which must not be stored in an image; "
                             "it stays in compose", line))
         else:

@@ -142,3 +142,18 @@ def _final_user(sections: list[Stage], users: dict[str, str | None]) -> str | No
     if last.name:
         return users.get(last.name)
     return last.user if last.user is not None else users.get(last.base.lower())
+
+
+def language(context: Path, info: DockerfileInfo | None) -> str | None:
+    """The runtime that could generate this image's Dockerfile ("python" or "go"), from the
+    build context's project files, else the images the Dockerfile builds FROM; None: neither."""
+    if (context / "go.mod").is_file():
+        return "go"
+    if any((context / name).is_file() for name in ("pyproject.toml", "requirements.txt", "setup.py", "Pipfile")):
+        return "python"
+    bases = [s.base.lower().rsplit("/", 1)[-1] for s in (info.sections if info else ())]
+    if any(b.startswith("golang:") or b == "golang" for b in bases):
+        return "go"
+    if any(b.startswith("python:") or b == "python" for b in bases):
+        return "python"
+    return None

@@ -41,10 +41,12 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
     services: dict[str, Any] = {}
     used_stages: set[str] = set()
 
+    names = iter(_service_names([(p.folder, "") for p in found.python] + [(g.folder, "") for g in found.go]
+                                + [(f.folder, _dockerfile_suffix(f)) for f in found.dockerfiles], name))
     python_versions = Counter(p.version for p in found.python)
     main_version = python_versions.most_common(1)[0][0] if python_versions else None
     for p in found.python:
-        key = _unique(project_name(Path(p.folder).name if p.folder != "." else name), services)
+        key = _unique(next(names), services)
         image = "python" if p.version == main_version else f"python{p.version.replace('.', '')}"
         images[image] = f"python:{p.version}-slim-bookworm"
         service: dict[str, Any] = {"runtime": "python", "context": rel(p.folder)}
@@ -74,7 +76,7 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
         services[key] = service
 
     for g in found.go:
-        key = _unique(project_name(Path(g.folder).name if g.folder != "." else name), services)
+        key = _unique(next(names), services)
         images["go"] = f"golang:{g.version}-bookworm"
         service = {"runtime": "go", "context": rel(g.folder)}
         stages = ["test", "production"] if g.has_tests else ["production"]
@@ -107,7 +109,7 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
         services[key] = service
 
     for f in found.dockerfiles:
-        key = _unique(project_name(_dockerfile_name(f, name)), services)
+        key = _unique(next(names), services)
         service, stages = _dockerfile_service(f, rel, d, key, base)
         used_stages.update(stages)
         services[key] = service
@@ -174,12 +176,32 @@ def _unique(key: str, taken: dict[str, Any]) -> str:
     return key
 
 
-def _dockerfile_name(f: scan.DockerfileProject, project: str) -> str:
-    folder = Path(f.folder).name if f.folder != "." else project
+def _dockerfile_suffix(f: scan.DockerfileProject) -> str:
+    """What a Dockerfile's name adds to its folder's: `worker` for Dockerfile.worker or worker.Dockerfile."""
     name = Path(f.dockerfile).name
-    suffix = name[len("Dockerfile."):] if name.startswith("Dockerfile.") else name[: -len(".Dockerfile")] \
-        if name.endswith(".Dockerfile") else ""
-    return f"{folder}-{suffix}" if suffix else folder
+    if name.startswith("Dockerfile."):
+        return name[len("Dockerfile."):]
+    return name[: -len(".Dockerfile")] if name.endswith(".Dockerfile") else ""
+
+
+def _service_names(found: list[tuple[str, str]], project: str) -> list[str]:
+    """A service name per (folder, suffix): the folder's name, with as many of its parent
+    folders in front as it takes to tell it from another folder of the same name
+    (flask/backend and django/backend are flask-backend and django-backend)."""
+    parts = [folder.split("/") if folder not in (".", "") else [project] for folder, _ in found]
+    depth = [1] * len(found)
+
+    def name(i: int) -> str:
+        suffix = found[i][1]
+        return project_name("-".join(parts[i][-depth[i]:]) + (f"-{suffix}" if suffix else ""))
+
+    while True:
+        names = [name(i) for i in range(len(found))]
+        clashing = [i for i, n in enumerate(names) if names.count(n) > 1 and depth[i] < len(parts[i])]
+        if not clashing:
+            return names
+        for i in clashing:
+            depth[i] += 1
 
 
 def _contexts(g: scan.GoProgram, base: Path, d: Draft, key: str) -> dict[str, str]:

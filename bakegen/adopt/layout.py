@@ -52,6 +52,7 @@ class Unit:
     run_lines: dict[str, int] = field(default_factory=dict)
     profiles: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # more matrix keys (deploy, ...)
+    language: str | None = None  # "python" or "go": a runtime that could generate its Dockerfile
 
     def __post_init__(self) -> None:
         self.compose_name = self.compose_name or self.name
@@ -142,7 +143,8 @@ def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
         taken.add(root)
         builder = Unit(name=root, origin=group[0].origin, context=group[0].context, dockerfile=group[0].dockerfile,
                        info=group[0].info, args=group[0].args, platforms=group[0].platforms,
-                       contexts=group[0].contexts, labels=group[0].labels, extra=group[0].extra)
+                       contexts=group[0].contexts, labels=group[0].labels, extra=group[0].extra,
+                       language=group[0].language)
         for u in group:
             builder.stages.update(u.stages)
         services.append((root, builder, group))
@@ -242,7 +244,8 @@ def _built_service(draft: Draft, name: str, unit: Unit, project: dict[str, Any],
                                "dockerfile": unit.dockerfile}
     if not shared:
         draft.comment(("services", name), f"From {unit.origin}. Your Dockerfile, unchanged: bakegen writes only",
-                      "its bake targets (`runtime: python` or `go` would generate one).")
+                      f"its bake targets (`runtime: {unit.language}` would generate one)." if unit.language
+                      else "its bake targets.")
     if list(unit.stages) != list(axis.push):
         service["stages"] = list(unit.stages)
     targets = {s: t for s, t in unit.stages.items() if s != t}
@@ -286,7 +289,8 @@ def _run_comments(draft: Draft, name: str, unit: Unit) -> None:
 
     line = min(unit.run_lines.values())
     lines = [f"Compose runs it with (from line {line}); your Dockerfile decides what the image",
-             "runs, so these stay in compose. With `runtime: python` they would go into the image:"]
+             "runs, so these stay in compose" + (f". With `runtime: {unit.language}` they would go into the image:"
+                                                 if unit.language else ":")]
     for key, value in unit.run.items():
         if isinstance(value, dict):
             lines.append(f"  {key}: {{{', '.join(f'{k}: {_flat(v)}' for k, v in value.items())}}}")

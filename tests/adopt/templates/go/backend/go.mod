@@ -1,0 +1,3 @@
+module example.com/templates/go-backend
+
+go 1.21

@@ -48,7 +48,8 @@ def main() -> int:
     registry = Registry(engine.root).start()
     work = Path(tempfile.mkdtemp(prefix="bakegen-build-bench-"))
     p = Project(args.project, copy_project(args.project, work / args.project), engine, registry.address)
-    refs = [v for d in p.plan.dockerfiles for k, v in d.values.items() if k in ("base_build", "base_run", "uv_image") and v]
+    refs = [getattr(d.values, k) for d in p.plan.dockerfiles for k in ("base_build", "base_run", "uv_image")
+            if getattr(d.values, k, None)]
     for t in p.plan.targets:
         if not any(d.service == t.service for d in p.plan.dockerfiles):
             refs += from_images(p.dir / t.context / t.dockerfile)

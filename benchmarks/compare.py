@@ -215,8 +215,8 @@ def measure(engine: Engine, registry: Registry, case: Case, side: str, work: Pat
                 text = re.sub(rf"(?m)^(  {key}:) .*$", rf"\1 {image}", text)
             matrix.write_text(text)
             project = Project(case.name, matrix, engine, registry.address)
-            StandIns(engine).ensure([v for d in project.plan.dockerfiles for k, v in d.values.items()
-                                     if k in ("base_build", "base_run", "uv_image") and v])
+            StandIns(engine).ensure([getattr(d.values, k) for d in project.plan.dockerfiles
+                                     for k in ("base_build", "base_run", "uv_image") if getattr(d.values, k, None)])
             narrow = [f"--set={t}.platform={platform}" for t in case.bakegen_targets]
             runs = sum(len(runs_on_target(root / t.context / t.dockerfile, t.target, platform))
                        for t in map(project.plan.target, case.bakegen_targets))

@@ -62,8 +62,8 @@ def fleet(root: Path, services: int) -> Path:
 
 
 def measure(engine: Engine, project: Project) -> dict[str, object]:
-    StandIns(engine).ensure([v for d in project.plan.dockerfiles for k, v in d.values.items()
-                             if k in ("base_build", "base_run", "uv_image") and v])
+    StandIns(engine).ensure([getattr(d.values, k) for d in project.plan.dockerfiles
+                             for k in ("base_build", "base_run", "uv_image") if getattr(d.values, k, None)])
     engine.docker("buildx", "prune", "--all", "--force")
     build = project.build_all()
     if build.returncode:

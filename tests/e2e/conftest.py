@@ -96,8 +96,8 @@ def namespace(engine: Engine, registry: Registry) -> Iterator[str]:
 
 def _base_images(matrix: Path) -> list[str]:
     plan = build_plan(matrix)
-    refs = [v for d in plan.dockerfiles for k, v in d.values.items()
-            if k in ("base_build", "base_run", "uv_image") and v]
+    refs = [getattr(d.values, k) for d in plan.dockerfiles for k in ("base_build", "base_run", "uv_image")
+            if getattr(d.values, k, None)]
     generated = {d.path for d in plan.dockerfiles}
     for target in plan.targets:
         dockerfile = posixpath.normpath(posixpath.join(target.context, target.dockerfile))

@@ -4,10 +4,9 @@ The public API is what `__all__` lists; everything else may change.
 """
 
 from .errors import BakegenError, Diagnostic
-from .pipeline import Rendered, build_plan, render_project
 from .model.plan import Group, Plan, Target
-
-__version__ = "0.1.0"
+from .pipeline import Rendered, build_plan, render_project
+from .version import __version__
 
 __all__ = [
     "BakegenError",

@@ -16,6 +16,7 @@ from .compiler import expand, destinations, resolve
 from .model import image_ref, load, schema, source
 from .errors import BakegenError, Diagnostic
 from .model.plan import Plan
+from .version import __version__
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _validate_and_expand(doc: source.Document, path: Path) -> tuple[resolve.Reso
 def _resolve_and_expand(matrix: schema.Matrix, path: Path) -> tuple[resolve.Resolved, Plan]:
     project_dir = path.parent
     resolved = resolve.resolve(matrix, project_dir, path.name)
-    plan = expand.expand(resolved, path.name)
+    plan = expand.expand(resolved, path.name, __version__)
     problems = image_ref.check_plan(matrix, plan) + destinations.check(plan, resolved.output, project_dir, path)
     if problems:
         raise BakegenError(problems)

@@ -98,3 +98,53 @@ def test_registry_cache_per_target(example):
     t = build_plan(example).target("portal-production")
     assert [display(c) for c in t.cache_from] == ["type=registry,ref=${REGISTRY}/portal:cache-production"]
     assert [display(c) for c in t.cache_to] == ["type=registry,ref=${REGISTRY}/portal:cache-production,mode=max"]
+
+
+def _targets_reading(plan, path):
+    return sorted({t.service for t in plan.targets if path in t.inputs.files})
+
+
+def test_every_target_lists_the_files_its_build_reads(example):
+    plan = build_plan(example)
+    inputs = plan.target("catalog-api-production").inputs
+    assert "example/services/catalog-api/catalog/main.py" in inputs.files
+    assert "example/services/catalog-api/uv.lock" in inputs.files
+    assert inputs.files == tuple(sorted(inputs.files))
+    assert _targets_reading(plan, "example/services/catalog-api/catalog/main.py") == ["catalog-api"]
+    assert inputs.template == "python.Dockerfile.j2"
+    assert inputs.images == ("python:3.12-slim-bookworm", "ghcr.io/astral-sh/uv:0.13.9")
+    assert ("services", "catalog-api") in inputs.matrix and ("stages", "production") in inputs.matrix
+    assert plan.version
+
+
+def test_named_contexts_are_inputs_of_the_services_that_name_them(example):
+    plan = build_plan(example)
+    assert _targets_reading(plan, "example/functions/shared/go.mod") == ["finalize"]
+
+
+def test_ignored_files_are_no_input(example):
+    plan = build_plan(example)
+    everything = {f for t in plan.targets for f in t.inputs.files}
+    # .env files are left out by the default ignore patterns; README.md, the
+    # matrix and generated files are in no build context.
+    assert "example/services/portal/.prod.env" not in everything
+    assert not any(f.endswith((".env", "matrix.yaml")) or "/generated/" in f for f in everything)
+    assert "example/services/portal/poetry.lock" in everything
+
+
+def test_a_service_running_anothers_image_builds_on_that_target(example):
+    plan = build_plan(example)
+    inputs = plan.target("portal-web-production").inputs
+    assert inputs.upstream == ("portal-production",)
+    assert inputs.files == ()
+    assert inputs.template == "image-of.Dockerfile.j2"
+
+
+def test_a_users_dockerfile_and_its_ignore_file_are_inputs(example):
+    (example.parent / "example/services/ledger/.dockerignore").write_text("*.md\n")
+    (example.parent / "example/services/ledger/NOTES.md").write_text("notes\n")
+    plan = build_plan(example)
+    files = plan.target("ledger-production").inputs.files
+    assert "example/services/ledger/Dockerfile" in files
+    assert "example/services/ledger/.dockerignore" in files
+    assert "example/services/ledger/NOTES.md" not in files

@@ -14,7 +14,7 @@ import re
 from .. import runtimes
 from ..errors import BakegenError, Diagnostic
 from ..files import dockerignore
-from ..model.plan import GeneratedDockerfile, Group, Interpolated, Plan, Target, Var, Variable, display
+from ..model.plan import GeneratedDockerfile, Group, Inputs, Interpolated, Plan, Target, Var, Variable, display
 from ..model.resolved import Cache, Resolved, ResolvedService, bake_name
 from ..runtimes.common import bake_arg_name, split_per_platform
 from ..runtimes.image_of import base_context
@@ -46,8 +46,9 @@ SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 EPOCH_OUTPUT = (("type=image,rewrite-timestamp=true,store=false,source-date-epoch=", Var(SOURCE_DATE_EPOCH)),)
 
 
-def expand(resolved: Resolved, source: str) -> Plan:
-    """Build the Plan for `resolved`; `source` is the matrix file's name for banners."""
+def expand(resolved: Resolved, source: str, version: str = "") -> Plan:
+    """Build the Plan for `resolved`; `source` is the matrix file's name for banners,
+    `version` bakegen's (an input of every target)."""
     p = resolved.project
     targets: list[Target] = []
     dockerfiles: list[GeneratedDockerfile] = []
@@ -99,6 +100,7 @@ def expand(resolved: Resolved, source: str) -> Plan:
         base_targets=(METADATA_ACTION,) if p.metadata_action else (),
         ci_github=p.ci_github,
         syntax=p.syntax,
+        version=version,
     )
 
 
@@ -135,7 +137,9 @@ def _targets(resolved: Resolved, service: ResolvedService, generated: GeneratedD
     labels.update({k: (v,) for k, v in service.labels.items()})
     secrets = tuple(f"id={s.id},env={s.env}" if s.env else f"id={s.id},src={s.file}" for s in service.secrets)
 
-    extra_contexts = runtimes.get(service.runtime).extra_contexts(service) if not derived else {}
+    runtime = runtimes.get(service.runtime)
+    extra_contexts = runtime.extra_contexts(service) if not derived else {}
+    images = runtime.images(service) if not derived else ()
     out = []
     for stage in service.stages:
         stage_spec = p.stages[stage]
@@ -171,8 +175,26 @@ def _targets(resolved: Resolved, service: ResolvedService, generated: GeneratedD
             push=stage_spec.push,
             deploy=service.deploy,
             epoch_output=EPOCH_OUTPUT if stage_spec.push and not stage_spec.output else (),
+            inputs=Inputs(
+                files=service.input_files,
+                template=generated.template if generated else None,
+                images=images,
+                matrix=_matrix_entries(resolved, service, stage),
+                upstream=(bake_name(service.root, stage),) if derived else (),
+            ),
         ))
     return out
+
+
+def _matrix_entries(resolved: Resolved, service: ResolvedService, stage: str) -> tuple[tuple[str, ...], ...]:
+    """Where in the matrix a target's values come from."""
+    p = resolved.project
+    out = [("project",), ("services", service.name), ("stages", stage)]
+    if service.deploy:
+        out.append(("deploy_targets", service.deploy))
+    if p.ci_github is not None and p.stages[stage].push:
+        out.append(("ci", "github"))
+    return tuple(out)
 
 
 def _cache(cache: Cache | None, service: str, stage: str) -> tuple[tuple[Interpolated, ...], ...]:

@@ -42,13 +42,41 @@ def context_files(service: ResolvedService, ignore: tuple[str, ...] | None,
     return files.sent(service.context, ignore)
 
 
-def _user_ignore(service: ResolvedService, files: ProjectFiles) -> tuple[str, ...]:
+def input_files(service: ResolvedService, named: dict[str, str], files: ProjectFiles) -> tuple[str, ...]:
+    """Every file `service`'s build reads, project-relative, sorted.
+
+    Its context's sent files, every file of its named contexts (`named`:
+    name -> project folder; BuildKit sends a local named context whole,
+    and a file left out by mistake would hide a change), and the user's
+    Dockerfile with the ignore file that applies to it.
+    """
+    out = {_join(service.context, f) for f in service.context_files}
+    for folder in named.values():
+        out.update(_join(folder, f) for f in files.sent(folder, ()))
+    if service.dockerfile is not None:
+        out.add(service.dockerfile)
+        found = _user_ignore_file(service, files)
+        if found:
+            out.add(found)
+    return tuple(sorted(out))
+
+
+def _join(folder: str, path: str) -> str:
+    return posixpath.join(folder, path) if folder not in ("", ".") else path
+
+
+def _user_ignore_file(service: ResolvedService, files: ProjectFiles) -> str | None:
     assert service.dockerfile is not None
-    for candidate in (service.dockerfile + ".dockerignore", posixpath.join(service.context, ".dockerignore")):
-        text = files.text(files.root / candidate)
-        if text is not None:
-            return tuple(text.splitlines())
-    return ()
+    for candidate in (service.dockerfile + ".dockerignore", _join(service.context, ".dockerignore")):
+        if files.text(files.root / candidate) is not None:
+            return candidate
+    return None
+
+
+def _user_ignore(service: ResolvedService, files: ProjectFiles) -> tuple[str, ...]:
+    found = _user_ignore_file(service, files)
+    text = files.text(files.root / found) if found else None
+    return tuple(text.splitlines()) if text else ()
 
 
 def _project_files(context: str, output: str, matrix: str) -> tuple[str, ...]:

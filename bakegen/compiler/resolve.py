@@ -122,6 +122,10 @@ class _Resolver(Checks, References, Axes, Paths, Names):
         # for, once, and checks it.
         facts, problems = runtimes.get(runtime).facts(resolved, spec, self.m, files)
         self.errors.extend(problems)
+        if problems:
+            return resolved
         ignore = inputs.ignore_patterns(resolved, runtimes.get(runtime), self.m.project.output, source)
-        return replace(resolved, facts=facts, ignore=ignore,
-                       context_files=inputs.context_files(resolved, ignore, files))
+        resolved = replace(resolved, facts=facts, ignore=ignore,
+                           context_files=inputs.context_files(resolved, ignore, files))
+        named = {**resolved.contexts, **runtimes.get(runtime).extra_contexts(resolved)}
+        return replace(resolved, input_files=inputs.input_files(resolved, named, files))

@@ -46,6 +46,29 @@ class Variable:
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """Everything one target is built from, besides its own bake attributes.
+
+    What `bakegen affected` compares between two commits and what a target's
+    input digest is made of: a change to anything listed here may change
+    the image; a change to anything else cannot.
+    """
+
+    # Project-relative, '/'-separated, sorted: the files of its build context
+    # that its build is sent (after the .dockerignore), those of its named
+    # contexts, and the user's Dockerfile with its .dockerignore.
+    files: tuple[str, ...] = ()
+    # The shipped template its Dockerfile is rendered from (the ones it
+    # imports and a `project.templates` override of any are inputs too).
+    template: str | None = None
+    images: tuple[str, ...] = ()  # image references it builds from
+    # The matrix entries its values come from, as paths (("services", "api"), ("stages", "test")).
+    matrix: tuple[tuple[str, ...], ...] = ()
+    # Targets whose images it is built on (image_of): their inputs are its inputs.
+    upstream: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Target:
     """One bake target: one service built at one stage, for its platforms."""
 
@@ -76,6 +99,7 @@ class Target:
     # `output` when SOURCE_DATE_EPOCH is set (pushed targets without a stage
     # `output`): the image exporter rewrites file times to it.
     epoch_output: tuple[Interpolated, ...] = ()
+    inputs: Inputs = Inputs()
 
 
 @dataclass(frozen=True)
@@ -129,6 +153,8 @@ class Plan:
     ci_github: GithubCi | None = None
     # The `# syntax=` image of generated Dockerfiles; None: no such line.
     syntax: str | None = None
+    # bakegen's version: the same matrix may render differently in another.
+    version: str = ""
 
     def target(self, name: str) -> Target:
         for t in self.targets:

@@ -164,6 +164,9 @@ class ResolvedService:
     # The files of the build context a build is sent (after the generated
     # .dockerignore, or the user's own), relative to it, '/'-separated, sorted.
     context_files: tuple[str, ...] = ()
+    # Every file the build reads, project-relative and sorted: the context's
+    # sent files, its named contexts' files, the user's Dockerfile and ignore file.
+    input_files: tuple[str, ...] = ()
 
     @property
     def all_platforms(self) -> tuple[str, ...]:

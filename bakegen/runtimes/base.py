@@ -55,6 +55,10 @@ class Runtime:
     def warnings(self, service: ResolvedService) -> list[str]:
         return []
 
+    def images(self, service: ResolvedService) -> tuple[str, ...]:
+        """The image references `service`'s build starts from (a user's Dockerfile names its own)."""
+        return tuple(dict.fromkeys(i for i in (service.base_build, service.base_run) if i))
+
     def extra_contexts(self, service: ResolvedService) -> dict[str, str]:
         """Named contexts the service needs beyond its `contexts` (name -> project-relative folder)."""
         return {}

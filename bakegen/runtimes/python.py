@@ -166,6 +166,10 @@ class Python(Runtime):
             system_packages_run=tuple(packages.run),
         ), errors
 
+    def images(self, service: ResolvedService) -> tuple[str, ...]:
+        uv = _facts(service).uv_image if _facts(service).manager == "uv" else None
+        return super().images(service) + ((uv,) if uv else ())
+
     def extra_contexts(self, service: ResolvedService) -> dict[str, str]:
         """Local packages outside the service's context, as named contexts."""
         return _facts(service).local_contexts

@@ -1,0 +1,3 @@
+"""bakegen's version: written into banners and every target's inputs."""
+
+__version__ = "0.1.0"

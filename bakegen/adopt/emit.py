@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from ..errors import printable
 from .draft import Draft, Key
 
 # Plain scalars that YAML reads back as the same string; anything else is
@@ -60,7 +61,8 @@ def _flow(value: Any) -> str | None:
 
 
 def _comment_lines(lines: list[str], indent: str) -> list[str]:
-    return [f"{indent}# {line}".rstrip() for line in lines]
+    """Comment lines, each one line whatever it quotes (a folder named with a line break)."""
+    return [f"{indent}# {printable(line)}".rstrip() for line in lines]
 
 
 class _Writer:
@@ -80,7 +82,7 @@ class _Writer:
                 notes = [n for n in self.d.sorted_notes() if n.service == key]
                 if notes:
                     self.out.append(f"{indent}# Not imported:")
-                    self.out.extend(f"{indent}#   {n.format()}" for n in notes)
+                    self.out.extend(_comment_lines([f"  {n.format()}" for n in notes], indent))
             self.entry(scalar(key), value, here, depth)
         self.out.extend(_comment_lines(self.d.trailing.get(path, []), indent))
 
@@ -116,7 +118,7 @@ def emit(draft: Draft) -> str:
     if general:
         w.out.append("#")
         w.out.append("# Not imported:")
-        w.out.extend(f"#   {n.format()}" for n in general)
+        w.out.extend(_comment_lines([f"  {n.format()}" for n in general], ""))
     if w.out:
         w.out.append("")
     w.mapping(draft.data, (), 0)

@@ -2,7 +2,10 @@
 
 Read-only and shallow: it reads the files that name a project
 (pyproject.toml, go.mod, requirements*.txt, lock files, Dockerfiles) and
-nothing they point to.
+nothing they point to. It never follows a symbolic link to a folder (a link
+to `.` would find every project again, one to `/` the whole machine), reads
+only regular files, each up to a bound (a FIFO named main.go would block,
+a link to /dev/zero never end), and skips what it may not read.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..files.read import MIB, is_regular, read_bytes
 from ..runtimes.pyproject import detect_manager
 
 SKIP = {"node_modules", "__pycache__", "venv", "dist", "build", "vendor", "testdata", "generated", "site-packages"}
 MAX_DEPTH = 5
 COMPOSE = re.compile(r"^(docker-)?compose(\.[\w-]+)?\.ya?ml$")
 DOCKERFILE = re.compile(r"^(Dockerfile(\.[\w.-]+)?|[\w.-]+\.Dockerfile)$")
+# go.mod, pyproject.toml and Go sources are far smaller; a larger one is skipped.
+MAX_READ = 4 * MIB
 
 
 @dataclass
@@ -78,7 +84,7 @@ def _walk(root: Path, folder: Path, depth: int, found: Found) -> None:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
     except OSError:
         return
-    names = {p.name for p in entries if p.is_file()}
+    names = {p.name for p in entries if is_regular(p)}
     rel = _rel(root, folder)
     dockerfiles = [_rel(root, folder / n) for n in sorted(names) if DOCKERFILE.match(n)]
     found.compose.extend(_rel(root, folder / n) for n in sorted(names) if COMPOSE.match(n))
@@ -94,6 +100,9 @@ def _walk(root: Path, folder: Path, depth: int, found: Found) -> None:
         if project:
             project.dockerfiles = dockerfiles
             found.go.append(project)
+        elif _text(folder / "go.mod") is None:
+            found.skipped.append(f"{rel}/go.mod: cannot be read (permissions), or larger than "
+                                 f"{MAX_READ // MIB} MiB; not scanned")
         else:
             found.skipped.append(f"{rel}/go.mod: a Go library (no `package main`); programs that replace it "
                                  "get it as a named context")
@@ -102,14 +111,36 @@ def _walk(root: Path, folder: Path, depth: int, found: Found) -> None:
     if project is not None or depth >= MAX_DEPTH:
         return
     for entry in entries:
-        if entry.is_dir() and not entry.name.startswith(".") and entry.name not in SKIP:
-            _walk(root, entry, depth + 1, found)
+        if entry.name.startswith(".") or entry.name in SKIP or not _is_dir(entry):
+            continue
+        if entry.is_symlink():
+            found.skipped.append(f"{_rel(root, entry)}: a symbolic link to a folder; not followed (a build "
+                                 "context does not follow it either)")
+            continue
+        _walk(root, entry, depth + 1, found)
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether `path` is a folder (links followed); False for what cannot be looked at."""
+    try:
+        return path.is_dir()
+    except OSError:  # no permission to look
+        return False
+
+
+def _text(path: Path) -> str | None:
+    """The text of the regular file at `path`, if it can be read and is not too large."""
+    try:
+        return read_bytes(path, MAX_READ).decode("utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _toml(path: Path) -> dict[str, Any]:
+    text = _text(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return tomllib.loads(text) if text is not None else {}
+    except tomllib.TOMLDecodeError:
         return {}
 
 
@@ -127,31 +158,50 @@ def _python(folder: Path, rel: str, names: set[str]) -> PythonProject | None:
     scripts = project.get("scripts") or poetry.get("scripts") or {}
     command: list[str] | None = [next(iter(scripts))] if scripts else None
     if command is None:
-        packages = sorted(p.name for p in folder.iterdir() if p.is_dir() and (p / "__main__.py").is_file())
+        packages = sorted(p.name for p in _listing(folder) if _is_dir(p) and is_regular(p / "__main__.py"))
         if packages:
             command = ["python", "-m", packages[0]]
         elif "main.py" in names:
             command = ["python", "main.py"]
-    has_tests = (folder / "tests").is_dir() or any(n.startswith("test_") and n.endswith(".py") for n in names)
+    has_tests = _is_dir(folder / "tests") or any(n.startswith("test_") and n.endswith(".py") for n in names)
     return PythonProject(rel, manager, lock, f"3.{version.group(1)}" if version else "3.12", command, has_tests)
 
 
+def _real(path: Path) -> Path | None:
+    """`path` with links followed, if it exists."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+
+
+def _listing(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
 def _go(root: Path, folder: Path, rel: str) -> GoProgram | None:
-    text = (folder / "go.mod").read_text(encoding="utf-8", errors="replace")
+    text = _text(folder / "go.mod")
+    if text is None:
+        return None
     module = re.search(r"^module\s+(\S+)", text, re.M)
     version = re.search(r"^go\s+(\d+\.\d+)", text, re.M)
     package = None
     if _has_main(folder):
         package = "."
-    elif (folder / "cmd").is_dir():
-        mains = sorted(p.name for p in (folder / "cmd").iterdir() if p.is_dir() and _has_main(p))
+    elif _is_dir(folder / "cmd"):
+        mains = sorted(p.name for p in _listing(folder / "cmd") if _is_dir(p) and not p.is_symlink()
+                       and _has_main(p))
         package = f"./cmd/{mains[0]}" if mains else None
     if package is None:
         return None
     replaces = {}
-    for old, new in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+(\.{1,2}/\S*)\s*$", text, re.M):
-        replaces[old] = _rel(root, (folder / new).resolve()) if (folder / new).exists() else os.path.normpath(
-            os.path.join(rel, new)).replace(os.sep, "/")
+    # A replacement by a folder starts with ./ or ../, or is absolute (Go's rule);
+    # one by another module (=> example.com/fork v1.2.3) needs no context.
+    for old, new in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+(\.{1,2}/\S*|/\S*)\s*$", text, re.M):
+        replaces[old] = _rel(root, _real(folder / new) or Path(os.path.normpath(folder / new)))
     return GoProgram(rel, module.group(1) if module else rel, version.group(1) if version else "1.24", package,
                      _is_lambda(text, folder / package), _has_go_tests(folder), replaces)
 
@@ -160,8 +210,7 @@ def _is_lambda(go_mod: str, main: Path) -> bool:
     """An AWS Lambda function: the Go SDK, or a loop over the Lambda Runtime API."""
     if "github.com/aws/aws-lambda-go" in go_mod:
         return True
-    return any("AWS_LAMBDA_RUNTIME_API" in p.read_text(encoding="utf-8", errors="replace")
-               for p in sorted(main.glob("*.go")))
+    return any("AWS_LAMBDA_RUNTIME_API" in (_text(p) or "") for p in _go_files(main))
 
 
 def _has_go_tests(folder: Path) -> bool:
@@ -169,16 +218,21 @@ def _has_go_tests(folder: Path) -> bool:
     for dirpath, dirnames, filenames in os.walk(folder):
         # Folders the go tool skips (testdata, _ or . prefixes), vendored code, other modules.
         dirnames[:] = [d for d in dirnames if not d.startswith((".", "_")) and d not in ("testdata", "vendor")
-                       and not (Path(dirpath) / d / "go.mod").exists()]
+                       and not is_regular(Path(dirpath) / d / "go.mod")]
         if any(name.endswith("_test.go") for name in filenames):
             return True
     return False
 
 
+def _go_files(folder: Path) -> list[Path]:
+    """The Go source files in `folder`: regular files named *.go (a folder may be named x.go)."""
+    return sorted(p for p in _listing(folder) if p.name.endswith(".go") and is_regular(p))
+
+
 def _has_main(folder: Path) -> bool:
-    for path in sorted(folder.glob("*.go")):
+    for path in _go_files(folder):
         if path.name.endswith("_test.go"):
             continue
-        if re.search(r"^package\s+main\b", path.read_text(encoding="utf-8", errors="replace"), re.M):
+        if re.search(r"^package\s+main\b", _text(path) or "", re.M):
             return True
     return False

@@ -1,0 +1,100 @@
+"""init and import on folders and files nobody would write on purpose.
+
+No hang, no unbounded read, no traceback, no copy of a project found twice
+through a link, and a matrix that reads back whatever the folder names hold.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bakegen.files.read
+from bakegen.model.source import load
+
+
+def run_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The CLI in its own process, for inputs that might hang it."""
+    return subprocess.run([sys.executable, "-m", "bakegen", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=30)
+
+
+def go_program(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "go.mod").write_text("module example.com/svc\n\ngo 1.24\n")
+    (folder / "main.go").write_text("package main\n\nfunc main() {}\n")
+
+
+# -- init ----------------------------------------------------------------------
+
+
+def test_init_follows_no_link_to_a_folder(tmp_path, run):
+    go_program(tmp_path / "svc")
+    (tmp_path / "again").symlink_to(".")
+    (tmp_path / "svc/again").symlink_to("..")
+    (tmp_path / "machine").symlink_to("/")
+    result = run("init", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("wrote ")
+    assert "1 service(s)" in result.stdout.splitlines()[0]
+    assert "  again: a symbolic link to a folder; not followed (a build context does not follow it either)\n" \
+        in result.stdout
+    assert "  machine: a symbolic link to a folder; not followed" in result.stdout
+
+
+def test_init_reads_only_regular_go_files_and_never_waits(tmp_path):
+    go_program(tmp_path / "svc")
+    os.mkfifo(tmp_path / "svc/pipe.go")  # reading it would wait for a writer forever
+    (tmp_path / "svc/zero.go").symlink_to("/dev/zero")  # never ends
+    (tmp_path / "svc/cmd/tool.go").mkdir(parents=True)  # a folder named like a Go file
+    result = run_process("init", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "runtime: go" in (tmp_path / "matrix.yaml").read_text()
+
+
+def test_init_skips_files_and_folders_it_may_not_read(tmp_path, run, monkeypatch):
+    go_program(tmp_path / "svc")
+    go_program(tmp_path / "locked")
+    (tmp_path / "private").mkdir()
+    real_open, real_stat = bakegen.files.read.os.open, bakegen.files.read.os.stat
+
+    # Tests may run as root, who reads anything: refuse as the OS would for mode 000.
+    def denied_open(path, *args, **kwargs):
+        if Path(path).parent.name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    def denied_stat(path, *args, **kwargs):
+        if Path(path).parent.name == "private":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(bakegen.files.read.os, "open", denied_open)
+    monkeypatch.setattr(bakegen.files.read.os, "stat", denied_stat)
+    (tmp_path / "private/go.mod").write_text("module x\n")
+    result = run("init", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert "  locked/go.mod: cannot be read (permissions), or larger than 4 MiB; not scanned\n" in result.stdout
+    assert "1 service(s)" in result.stdout.splitlines()[0]
+
+
+def test_a_folder_name_with_a_line_break_gives_a_matrix_that_reads_back(tmp_path, run):
+    odd = tmp_path / "we\nird"
+    odd.mkdir()
+    (odd / "Dockerfile").write_text("FROM scratch AS production\nUSER 10001\n")
+    result = run("init", str(tmp_path))
+    assert result.exit_code == 1
+    load(tmp_path / "matrix.yaml")  # no YAML syntax error
+    assert f"{tmp_path / 'matrix.yaml'}:" in result.stdout
+    assert "context: 'we\\nird' has characters bakegen does not allow in paths: '\\n'" in result.stdout
+
+
+def test_a_go_mod_replacement_by_an_absolute_folder_is_noted(tmp_path, run):
+    go_program(tmp_path)
+    with (tmp_path / "go.mod").open("a") as f:
+        f.write("replace example.com/shared => /etc\n")
+    result = run("init", str(tmp_path))
+    assert "go.mod replaces example.com/shared with " in result.stdout
+    assert "outside this folder: list it in project.allow_outside and `contexts` by hand" in result.stdout

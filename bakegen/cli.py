@@ -116,11 +116,12 @@ def render(matrix_file: str, templates: str | None, force: bool, verbose: bool, 
 @click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text", show_default=True,
               help="text: a unified diff; github: workflow commands that annotate the pull request; "
                    "json: machine-readable.")
+@handle_errors
 def check(matrix_file: str, templates: str | None, fmt: str) -> None:
     """Exit 1, with a diff, if any generated file is missing, stale or hand-edited.
 
     Exit codes: 0 every generated file is current; 1 some are not (nothing is
-    written); 2 the matrix is invalid or the command is misused.
+    written); 2 the matrix is invalid or the command is misused; 3 a bug.
     """
     from . import report
     from .commands import check_files
@@ -175,6 +176,7 @@ def diff(matrix_file: str, templates: str | None) -> None:
 @cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
               help="Write to this file instead of standard output.")
+@handle_errors
 def schema(output: str | None) -> None:
     """Print the JSON Schema of matrix.yaml (for editors and validators)."""
     from .tools.jsonschema import schema_text

@@ -144,6 +144,22 @@ def test_bug_is_reported_differently_from_user_error(example, run, monkeypatch):
     assert "internal error; this is a bug" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["check", "schema"])
+def test_a_bug_in_check_or_schema_is_exit_3_not_stale(example, run, monkeypatch, command):
+    # Exit 1 means "stale" to CI: a crash in check must not read as that.
+    import bakegen.commands
+    import bakegen.tools.jsonschema
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bakegen.commands, "check_files", broken)
+    monkeypatch.setattr(bakegen.tools.jsonschema, "schema_text", broken)
+    result = run(command, *(["-f", str(example)] if command == "check" else []))
+    assert result.exit_code == 3, result.output
+    assert "internal error; this is a bug" in result.stderr
+
+
 def test_python_dash_m(example):
     result = subprocess.run([sys.executable, "-m", "bakegen", "validate", "-f", str(example)],
                             capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})

@@ -185,10 +185,9 @@ def schema(output: str | None) -> None:
     if output:
         from pathlib import Path
 
-        from .render.write import atomic_write
+        from .render.write import write_file
 
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(Path(output), text)
+        write_file(Path(output), text)
     else:
         click.echo(text, nl=False)
 

@@ -188,3 +188,22 @@ def test_a_pipe_as_a_services_dockerfile_is_not_called_a_folder(tmp_path):
         result = run_process(command, cwd=root)
         assert result.returncode == 2
         assert result.stderr == "matrix.yaml:32:17: file 'legacy/Dockerfile' is not a regular file (a pipe, socket or device)\n"
+
+
+def test_schema_to_a_path_that_cannot_be_written_is_a_message(tmp_path, run, monkeypatch):
+    (tmp_path / "file").write_text("not a folder\n")
+    result = run("schema", "-o", "file/schema.json", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == ("file/schema.json: cannot write: a part of this path is a file, not a folder\n"
+                             "  hint: choose another path with -o\n")
+    # chmod does not stop root, who may run these tests: refuse as the OS would.
+    import bakegen.render.write
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(bakegen.render.write.tempfile, "mkstemp", denied)
+    result = run("schema", "-o", "schema.json", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == ("schema.json: cannot write: Permission denied\n"
+                             "  hint: check the folder's permissions and free space, or choose another path with -o\n")

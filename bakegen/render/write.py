@@ -470,6 +470,25 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def write_file(path: Path, text: str, hint: str = "choose another path with -o") -> None:
+    """Write `text` to `path` atomically, making its folders (`schema -o`, a new matrix).
+
+    Raises BakegenError naming the file when it cannot be written: a folder
+    without permission, a file where a folder must be, a folder in its place.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text)
+    except (FileExistsError, NotADirectoryError):
+        raise BakegenError([Diagnostic("cannot write: a part of this path is a file, not a folder",
+                                       file=str(path), hint=hint)]) from None
+    except IsADirectoryError:
+        raise BakegenError([Diagnostic("cannot write: this is a folder", file=str(path), hint=hint)]) from None
+    except OSError as exc:
+        raise BakegenError([Diagnostic(f"cannot write: {exc.strerror or exc}", file=str(path),
+                                       hint=f"check the folder's permissions and free space, or {hint}")]) from None
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

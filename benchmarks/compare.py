@@ -53,7 +53,7 @@ from dockerfile_checks import parse, runs_on_target  # noqa: E402
 from engine import Engine  # noqa: E402
 from harness import BUILD_PLATFORM, Build, Project, copy_project  # noqa: E402
 from registry import Registry  # noqa: E402
-from standins import StandIns, from_images  # noqa: E402
+from standins import SBOM_SCANNER, StandIns, from_images  # noqa: E402
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
 
@@ -215,7 +215,8 @@ def measure(engine: Engine, registry: Registry, case: Case, side: str, work: Pat
                 text = re.sub(rf"(?m)^(  {key}:) .*$", rf"\1 {image}", text)
             matrix.write_text(text)
             project = Project(case.name, matrix, engine, registry.address)
-            StandIns(engine).ensure([getattr(d.values, k) for d in project.plan.dockerfiles
+            # Pushed targets carry an SBOM: BuildKit runs its scanner image on every build.
+            StandIns(engine).ensure([SBOM_SCANNER] + [getattr(d.values, k) for d in project.plan.dockerfiles
                                      for k in ("base_build", "base_run", "uv_image") if getattr(d.values, k, None)])
             narrow = [f"--set={t}.platform={platform}" for t in case.bakegen_targets]
             runs = sum(len(runs_on_target(root / t.context / t.dockerfile, t.target, platform))

@@ -360,7 +360,8 @@ def test_required_variables_become_bake_variables_or_edits(case, run):
 @pytest.mark.parametrize("ref, registry, tag, expected", [
     ("registry.example.com/shop/api:1.4", "registry.example.com/shop", "1.4", "{registry}/{service}:{tag}"),
     ("registry.example.com/shop/web:1.4", "registry.example.com/shop", "1.4", "{registry}/web:{tag}"),
-    ("lazybird", None, None, "lazybird:latest"),
+    ("lazybird", None, None, "lazybird:{tag}"),  # `latest` is TAG's default: TAG applies to it
+    ("lazybird:latest", None, "1.0", "lazybird:latest"),
     ("localhost:5000/api:production", "localhost:5000", None, "{registry}/{service}:{stage}"),
     ("other.example.com/api:1.4-production", "registry.example.com", "1.4", "other.example.com/{service}:{tag}-{stage}"),
 ])
@@ -456,6 +457,15 @@ def test_variants_are_read_as_compose_reads_them(tmp_path, run):
            "import; `bakegen import docker-compose.yml docker-compose.images.yml` takes the stages it builds\n" in out
     assert "  docker-compose.yml:5:5: environment '=novalue': it has no name; it stays in compose\n" in out
     assert "secret" not in out
+    # The development stage the override builds does not take the published name (item 5).
+    assert "  docker-compose.override.yml:3:5: stage development has no image name of its own here " \
+           "(r.example.com/shop/api:1.0 is the pushed stage's): the tag scheme names it\n" in out
+    from bakegen import build_plan
+    from bakegen.model.plan import display
+
+    plan = build_plan(tmp_path / "matrix.yaml")
+    assert [display(t) for t in plan.target("api-production").tags] == ["${REGISTRY}/api:${TAG}"]
+    assert [display(t) for t in plan.target("api-development").tags] == ["${REGISTRY}/api:${TAG}-development"]
 
 
 def test_init_names_services_after_their_folders(case, run):
@@ -466,3 +476,51 @@ def test_init_names_services_after_their_folders(case, run):
     services = {t.service for t in build_plan(folder / "matrix.yaml").targets}
     assert services == {"flask-backend", "fastapi-backend", "go-backend", "frontend"}
     assert "runtime: python" not in (folder / "matrix.yaml").read_text().split("  go-backend:")[0].rsplit("\n\n", 1)[1]
+
+
+def test_import_keeps_what_the_original_ships(case, run, snapshot):
+    """The stage a Dockerfile ships is production, pushed, under the published name, also
+    when compose builds only a development stage, or the Dockerfile ends with a dev
+    environment (`dev-envs`); a compose test harness is a test stage, never pushed."""
+    folder = case("keep-stages")
+    out = adopt(run, folder, "import", "docker-compose.yml")
+    renders(run, folder)
+    assert {"matrix.yaml": (folder / "matrix.yaml").read_text(), "import": out} == snapshot
+    from bakegen import build_plan
+    from bakegen.model.plan import display
+
+    plan = build_plan(folder / "matrix.yaml")
+    built = {t.name: (t.target, t.push, [display(x) for x in t.tags]) for t in plan.targets}
+    assert built == {
+        "web-development": ("development", False, ["${REGISTRY}/web:${TAG}-development"]),
+        "web-production": ("final", True, ["${REGISTRY}/web:${TAG}"]),
+        "worker-development": ("dev-envs", False, ["${REGISTRY}/worker:${TAG}-development"]),
+        "worker-production": ("builder", True, ["${REGISTRY}/worker:${TAG}"]),
+        "web-tests-test": ("tests", False, ["${REGISTRY}/web-tests:${TAG}-test"]),
+    }
+
+
+def test_init_keeps_the_final_stage_as_production(case, run):
+    folder = case("keep-stages")
+    adopt(run, folder, "init", "-o", "init.yaml")
+    from bakegen import build_plan
+
+    plan = build_plan(folder / "init.yaml")  # web is a Python project: bakegen generates its Dockerfile
+    assert {t.name: (t.target, t.push) for t in plan.targets if t.service == "worker"} == {
+        "worker-development": ("dev-envs", False), "worker-production": ("builder", True)}
+    assert "  # Its final stage 'dev-envs' is a development environment; production is 'builder'.\n" \
+        in (folder / "init.yaml").read_text()
+
+
+def test_untagged_images_follow_tag(tmp_path, run):
+    for name in ("api", "web", "jobs"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Dockerfile").write_text("FROM python:3.12-slim AS app\nUSER 10001\n")
+    (tmp_path / "compose.yaml").write_text("services:\n" + "".join(
+        f"  {n}:\n    build: {n}\n    image: acme/{n}\n" for n in ("api", "web", "jobs")))
+    adopt(run, tmp_path, "import", "compose.yaml")
+    from bakegen import build_plan
+    from bakegen.model.plan import display
+
+    plan = build_plan(tmp_path / "matrix.yaml")
+    assert [display(t) for x in plan.targets for t in x.tags] == [f"${{REGISTRY}}/{n}:${{TAG}}" for n in ("api", "web", "jobs")]

@@ -24,7 +24,7 @@ from ..model.fields import ARG_PATTERN, STAGE_PATTERN, looks_secret
 from ..model.source import Positions, Span, load
 from . import dockerfiles, images, interpolate
 from .draft import Draft
-from .layout import LOCAL_REGISTRY, StageAxis, Unit, build_draft, project_name
+from .layout import LOCAL_REGISTRY, StageAxis, Unit, build_draft, project_name, role, shipped_target
 
 # BuildKit sets these for each platform it builds; a value passed as a
 # build arg would build every platform with the same one.
@@ -99,6 +99,8 @@ def read(files: list[Path], project_dir: Path) -> Draft:
     units = _fold_profiles(units, draft, base)
     for variant in sources[1:]:
         _apply_variant(variant, services, units, project_dir, draft, axis)
+    for unit in units:
+        _add_shipped_stage(unit, base, draft, axis)
     name = project_name(str(base.data.get("name") or project_dir.resolve().name))
     shown = ", ".join(s.display for s in sources)
     draft.header = [
@@ -109,6 +111,26 @@ def read(files: list[Path], project_dir: Path) -> Draft:
     ]
     build_draft(draft, name, units, axis)
     return draft
+
+
+def _add_shipped_stage(unit: Unit, src: _Source, draft: Draft, axis: StageAxis) -> None:
+    """A service compose builds only at a development stage still ships what its Dockerfile
+    ends with: that stage is its production stage too (a test harness ships nothing)."""
+    info = unit.info
+    shipped = shipped_target(info) if info is not None else None
+    if unit.extra.pop("_harness", False) or axis.ships(unit) or not shipped or shipped in unit.stages.values() \
+            or not all(role(t) for t in unit.stages.values()):
+        return
+    at = ("services", unit.compose_name, "build")
+    stage = axis.add_target(unit, shipped, f"{src.display}:{src.line(*at).line}", draft, ships=True)
+    # The image's name is what gets pushed and deployed: it names what ships, and the
+    # development stage is named by the tag scheme.
+    names = list(dict.fromkeys(r for refs in unit.images.values() for r in refs))
+    unit.images = {s: [] for s in unit.images}
+    unit.images[stage] = names
+    moved = f"; {', '.join(names)} names that stage" if names else ""
+    draft.note(f"{unit.dockerfile}: stage '{shipped}' is what it ships, which compose builds nowhere: it is "
+               f"{unit.name}'s stage {stage} (pushed) too{moved}", src.display, src.line(*at), unit.name)
 
 
 def _fold_profiles(units: list[Unit], draft: Draft, src: _Source) -> list[Unit]:
@@ -228,7 +250,11 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
     target = _text(raw_target, src, at + ("build", "target"), remarks).lower() if raw_target else None
     _build_settings(unit, build, src, at, remarks, draft, project_dir)
     where = f"{src.display}:{src.line(*at, 'build').line}"
-    stage = axis.add_target(unit, target, where, draft)
+    harness = _is_harness(name, dockerfile, target, raw)
+    stage = axis.add_target(unit, target, where, draft, harness)
+    if harness:
+        remarks.append((f"service '{name}' runs tests (its name, Dockerfile or target says so): its image is the "
+                        f"stage {stage}, built and never pushed", src.line(*at)))
     if raw_target and interpolate.has_variables(str(raw_target)) and unit.info and unit.info.last \
             and unit.info.last != target:
         # A variable target is a switch between stages (BUILD_TARGET=production): each is a stage here.
@@ -236,6 +262,7 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
         remarks.append((f"target {raw_target} switches between stages: {stage} (its default) and {other} "
                         f"(the Dockerfile's final stage) are both stages; `docker buildx bake {other}` "
                         "builds that one for every service", src.line(*at, "build", "target")))
+    unit.extra["_harness"] = harness
     refs = [str(raw["image"])] if raw.get("image") else []
     refs += [str(t) for t in build.get("tags", [])]
     switch = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)", str(raw_target or ""))
@@ -291,6 +318,19 @@ def _image(ref: str, src: _Source, at: tuple[str, ...], remarks: list[tuple[str,
         remarks.append((f"`{r.written}`: compose requires {r.name} from the environment; the bake variable TAG "
                         f"takes its place (`TAG=... docker buildx bake`)", line))
     return f"{registry + '/' if registry else ''}{parsed.name}{':' + tag if tag else ''}"
+
+
+_HARNESS_FILE = re.compile(r"(?:^|[./_-])(?:tests?|e2e)(?:$|[./_-])")
+
+
+def _is_harness(name: str, dockerfile: str, target: str | None, raw: dict[str, Any]) -> bool:
+    """A compose service that runs a test suite: its name, its Dockerfile's name, its target or
+    its profile says so (`tests`, `e2e`, `Dockerfile.test`, `profiles: [test]`)."""
+    words = re.split(r"[-_.]", name.lower())
+    profiles = [str(p).lower() for p in raw.get("profiles") or []]
+    return (role(name.lower()) == "test" or any(role(w) == "test" for w in words[1:] + words[:1])
+            or bool(_HARNESS_FILE.search(posixpath.basename(dockerfile).lower()))
+            or (target is not None and role(target) == "test") or any(role(p) == "test" for p in profiles))
 
 
 _PLATFORM_VAR = re.compile(r"[-_.]?\$\{?(?:TARGET|BUILD)(?:PLATFORM|ARCH|OS|VARIANT)\b[^}]*\}?")
@@ -506,10 +546,18 @@ def _apply_variant(src: _Source, base_services: dict[str, Any], units: list[Unit
             remarks.append((f"build.{', build.'.join(changed)} differ in this variant; "
                             "the matrix builds every stage from the first file's settings", src.line(*at, "build")))
         stage = axis.add_target(unit, target, f"{src.display}:{src.line(*at, 'build').line}", draft)
+        inherited = next((refs for refs in unit.images.values() if refs), [])
         if raw.get("image"):
             unit.images[stage] = [_text(raw["image"], src, at + ("image",), remarks)]
+        elif stage not in unit.images and axis.push.get(stage):
+            unit.images[stage] = list(inherited)
         elif stage not in unit.images:
-            unit.images[stage] = list(next(iter(unit.images.values()), []))
+            # Compose would tag this build with the base file's name too; that name is what
+            # the pushed stage publishes, so this stage is named by the tag scheme.
+            unit.images[stage] = []
+            if inherited:
+                remarks.append((f"stage {stage} has no image name of its own here ({', '.join(inherited)} is the "
+                                "pushed stage's): the tag scheme names it", src.line(*at, "build")))
         run_time = [k for k in raw if k not in ("build", "image")]
         if run_time:
             remarks.append((f"{', '.join(run_time)}: run-time settings of this variant; "

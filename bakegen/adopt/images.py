@@ -35,16 +35,18 @@ def choose_registry(refs: list[ImageRef]) -> str | None:
 
 
 def choose_tag(refs: list[ImageRef], stages: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
-    """The tag most references use, leaving out tags that only name a stage."""
+    """The tag most references use (no tag is `latest`), leaving out tags that only name a stage."""
     # A tag that is already a scheme (`{tag}`, for a variable compose requires) names no default.
-    counts = Counter(r.tag for r in refs if r.tag and r.tag not in stages and "{" not in r.tag)
+    counts = Counter(r.tag or "latest" for r in refs if r.tag not in stages and "{" not in r.tag)
     return max(counts, key=lambda k: counts[k]) if counts else None
 
 
 def scheme(ref: ImageRef, service: str, stage: str, registry: str | None, tag: str | None) -> str:
     """A tag scheme that evaluates to `ref` for `service` at `stage`.
 
-    A reference without a tag means `latest` to Docker; the scheme spells it out.
+    A reference without a tag means `latest` to Docker; the scheme spells it out,
+    as `{tag}` when `latest` is the project's tag (TAG's default), so that TAG
+    applies to it as to every other name.
     """
     name = "{service}" if ref.name == service.lower() else ref.name
     if ref.registry and ref.registry == registry:
@@ -54,7 +56,7 @@ def scheme(ref: ImageRef, service: str, stage: str, registry: str | None, tag: s
     value = ref.tag or "latest"
     if value == stage:
         value = "{stage}"
-    elif tag and value == tag:
+    elif value == (tag or "latest"):
         value = "{tag}"
     elif tag and value.startswith(tag + "-") and value[len(tag) + 1:] == stage:
         value = "{tag}-{stage}"

@@ -18,7 +18,7 @@ from ..runtimes.common import TEMPLATE_STAGES
 from ..model.fields import STAGE_PATTERN
 from . import dockerfiles, scan
 from .draft import Draft
-from .layout import UNNAMED_FINAL, project_name
+from .layout import UNNAMED_FINAL, project_name, role, shipped_target
 
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 STATIC_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
@@ -223,17 +223,18 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
     info = dockerfiles.read(base / f.dockerfile)
     service: dict[str, Any] = {"runtime": "dockerfile", "context": rel(f.folder), "dockerfile": rel(f.dockerfile)}
     d.comment(("services", key), f"Your {f.dockerfile}, unchanged: bakegen writes only its bake targets.")
-    named = [s for s in ORDER if info and s in info.stages]
-    if named:
-        stages = named
-    else:
-        stages = ["production"]
-        last = info.last if info and info.last else UNNAMED_FINAL
-        service["targets"] = {"production": last}
-        if info and not info.last:
-            d.edit(f"{f.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
-                   "bake builds a stage by its name", service["dockerfile"], ("targets",))
-            d.comment(("services", key), f"EDIT {f.dockerfile}:{info.last_line}: add `AS {UNNAMED_FINAL}` to the final FROM.")
+    targets = _stage_targets(info)
+    if info and not info.last and targets.get("production") == UNNAMED_FINAL:
+        d.edit(f"{f.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
+               "bake builds a stage by its name", service["dockerfile"], ("targets",))
+        d.comment(("services", key), f"EDIT {f.dockerfile}:{info.last_line}: add `AS {UNNAMED_FINAL}` to the final FROM.")
+    stages = [s for s in ORDER if s in targets]
+    if any(s != t for s, t in targets.items()):
+        service["targets"] = {s: t for s, t in targets.items() if s != t}
+    if info and info.last and targets.get("production") != info.last:
+        d.comment(("services", key), f"Its final stage '{info.last}' is a {role(info.last)} environment; "
+                  f"production is '{targets['production']}'." if "production" in targets else
+                  f"Its final stage '{info.last}' is a {role(info.last)} environment: nothing to push.")
     if stages != list(ORDER):
         service["stages"] = stages
     from ..runtimes.dockerfile import is_root
@@ -247,6 +248,22 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
                   "to push unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")
     d.trail(("services", key), "deploy: CHOOSE one of deploy_targets")
     return service, stages
+
+
+def _stage_targets(info: dockerfiles.DockerfileInfo | None) -> dict[str, str]:
+    """The Dockerfile stage each matrix stage builds: stages named for development and
+    tests, and production as layout.shipped_target decides it."""
+    if info is None:
+        return {"production": UNNAMED_FINAL}  # validate says why it cannot be read
+    out: dict[str, str] = {}
+    for kind in ("development", "test"):
+        named = [s for s in info.stages if role(s) == kind]
+        if named:
+            out[kind] = kind if kind in named else named[0]
+    shipped = shipped_target(info)
+    if shipped is not None:
+        out["production"] = shipped or UNNAMED_FINAL
+    return out
 
 
 def _folder(folder: str) -> str:

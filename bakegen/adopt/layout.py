@@ -24,6 +24,27 @@ UNNAMED_FINAL = "runtime"
 LOCAL_REGISTRY = "localhost:5000"
 SHIPPED = "production"
 KNOWN_STAGES = ("development", "test", "production")
+# Stage names that say what a stage is for, whatever its position: a development
+# environment (`dev-envs` for Docker Dev Environments, `devcontainer`), or tests.
+DEVELOPMENT = re.compile(r"^(?:dev|devel|develop|development|dev[-_.]?envs?|dev[-_.]?containers?|debug|local)$")
+TESTING = re.compile(r"^(?:tests?|testing|ci|e2e|integration(?:[-_]tests?)?|unit[-_]?tests?)$")
+
+
+def role(name: str) -> str | None:
+    """"development" or "test" for a stage or service name that says so; None otherwise."""
+    return "development" if DEVELOPMENT.match(name) else "test" if TESTING.match(name) else None
+
+
+def shipped_target(info: DockerfileInfo) -> str | None:
+    """The stage a Dockerfile ships: the one named production, else the final one (""
+    when it has no name), unless its name says it is a development or test environment
+    (`dev-envs`): then the last stage before it that is neither. None: no such stage."""
+    if "production" in info.stages:
+        return "production"
+    if role(info.last or "") is None:
+        return info.last or ""
+    before = [s.name for s in info.sections if s.name and role(s.name) is None]
+    return before[-1] if before else None
 
 
 def project_name(text: str) -> str:
@@ -76,11 +97,17 @@ class StageAxis:
                      if s == stage and u.info and t in u.info.stages]
             return min(found, default=len(self.push) + 1000)
         # What ships comes last, after the stages that lead to it.
-        order = sorted(self.push, key=lambda s: (s == SHIPPED, position(s), list(self.push).index(s)))
+        order = sorted(self.push, key=lambda s: (s == SHIPPED, s == "test", position(s), list(self.push).index(s)))
         return {s: self.push[s] for s in order}
 
-    def add_target(self, unit: Unit, target: str | None, where: str, draft: Draft) -> str:
-        """Record that `unit` builds Dockerfile stage `target` (None: the final one); return the stage name."""
+    def add_target(self, unit: Unit, target: str | None, where: str, draft: Draft, harness: bool = False,
+                   ships: bool = False) -> str:
+        """Record that `unit` builds Dockerfile stage `target` (None: the final one); return the stage name.
+
+        The final stage is what ships (production), unless its name says it is a
+        development environment, or `harness`: the old setup runs it to test.
+        `ships`: `target` is what the Dockerfile ships, wherever it is (shipped_target).
+        """
         info = unit.info
         if target is None:
             target = info.last if info and info.last else UNNAMED_FINAL
@@ -92,15 +119,22 @@ class StageAxis:
                               f"`AS {UNNAMED_FINAL}` to the final FROM; bake builds stages by name.")
         elif info and target not in info.stages:
             draft.edit(f"{unit.dockerfile} has no stage '{target}' ({where})", unit.dockerfile, ("targets", "dockerfile"))
-        final = info is not None and (target == info.last or not info.last and target == UNNAMED_FINAL)
+        final = ships or info is not None and (target == info.last or not info.last and target == UNNAMED_FINAL)
         # The image a Dockerfile ends with is what a team ships: the production stage of the axis,
         # so `docker buildx bake production` builds every service's, whatever its Dockerfile calls it.
         stage = target if re.match(NAME_PATTERN, target) else project_name(target)
-        if final and target not in KNOWN_STAGES and unit.stages.get(SHIPPED, target) == target:
-            stage = SHIPPED
+        kind = "test" if harness else role(target) if final and not ships else None
+        axis = kind or SHIPPED
+        if final and target not in KNOWN_STAGES and unit.stages.get(axis, target) == target:
+            stage = axis
         unit.stages[stage] = target
-        self.push[stage] = self.push.get(stage, False) or final or target in PUSHED_NAMES
+        shipped = (final and kind is None) or (target in PUSHED_NAMES and not harness)
+        self.push[stage] = self.push.get(stage, False) or shipped
         return stage
+
+    def ships(self, unit: Unit) -> bool:
+        """Whether any stage `unit` builds is pushed."""
+        return any(self.push.get(s) for s in unit.stages)
 
 
 def _shared_groups(units: list[Unit]) -> list[list[Unit]]:
@@ -321,6 +355,11 @@ class _Tags:
                        for r in unit.images.get(s, [])] for s in stages}
         self.by_service[name] = (service, schemes, stages)
         self.refs[name] = [r for s in stages for r in unit.images.get(s, [])]
+        if self.tag and self.tag != "latest":
+            for ref in dict.fromkeys(self.refs[name]):
+                if (images.ImageRef.parse(ref).tag or "latest") == "latest":
+                    self.draft.note(f"image {ref}: `latest` as written, while the other images follow TAG "
+                                    f"(default {self.tag}); `TAG=...` does not change this one", service=name)
 
     def finish(self, services: dict[str, Any]) -> None:
         lifted = self._stage_schemes()

@@ -3,9 +3,12 @@ its runtime, secrets, health checks, and images pinned by digest."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from .. import runtimes
 from ..errors import Path
 from ..model import schema
+from ..model.fields import AppliesTo
 from .scope import Scope
 
 
@@ -26,40 +29,21 @@ class Checks(Scope):
             return
         if spec.context is None:
             self.error(at, f"service '{name}' needs `context`: the folder its image is built from")
-        if spec.runtime == "dockerfile":
-            if spec.dockerfile is None:
-                self.error(at, f"service '{name}' has runtime dockerfile but no `dockerfile`",
-                           "set `dockerfile` to your Dockerfile's path, relative to matrix.yaml")
-            if spec.base is not None:
-                self.error(at + ("base",), "`base` has no effect with runtime dockerfile; your Dockerfile names its images")
-            # These shape a generated Dockerfile; a user's Dockerfile says them itself.
-            for key in ("entrypoint", "writable", "per_stage", "production_exclude", "command", "env"):
-                if getattr(spec, key):
-                    self.error(at + (key,), f"`{key}` has no effect with runtime dockerfile; your Dockerfile sets it")
-            if spec.user != schema.User():
-                self.error(at + ("user",), "`user` has no effect with runtime dockerfile; end your Dockerfile's "
-                                           "stages with USER")
-        else:
-            for key in ("dockerfile", "targets"):
-                if getattr(spec, key):
-                    self.error(at + (key,), f"`{key}` is only for runtime dockerfile")
-        for key in ("python", "go"):
-            if getattr(spec, key) is not None and spec.runtime != key:
-                self.error(at + (key,), f"`{key}` options need `runtime: {key}`")
-        if spec.system_packages is not None and spec.runtime != "python":
-            self.error(at + ("system_packages",), "`system_packages` needs `runtime: python`",
-                       "go images are static binaries; a runtime: dockerfile service installs its own")
+        if spec.runtime == "dockerfile" and spec.dockerfile is None:
+            self.error(at, f"service '{name}' has runtime dockerfile but no `dockerfile`",
+                       "set `dockerfile` to your Dockerfile's path, relative to matrix.yaml")
+        for key, rule in _rules():
+            if spec.runtime not in rule.runtimes and _is_set(spec, key):
+                self.error(at + (key,), rule.elsewhere.format(key=key), rule.hint)
 
     def check_derived(self, name: str, spec: schema.Service) -> None:
         at: Path = ("services", name)
         if spec.runtime is not None:
             self.error(at + ("runtime",), "a service with `image_of` uses that service's image; remove `runtime`")
-        for key in ("context", "dockerfile", "base", "python", "go"):
-            if getattr(spec, key):
-                self.error(at + (key,), f"`{key}` has no effect with `image_of`; set it on '{spec.image_of}'")
-        for key in ("args", "contexts", "targets", "secrets", "system_packages", "production_exclude"):
-            if getattr(spec, key):
-                self.error(at + (key,), f"`{key}` has no effect with `image_of`; the image is built by '{spec.image_of}'")
+        for key, rule in _rules():
+            if not rule.image_of and _is_set(spec, key):
+                self.error(at + (key,), f"`{key}` has no effect with `image_of`; "
+                           + rule.derived.format(root=spec.image_of))
 
     def check_secret(self, name: str, secret_id: str, secret: schema.Secret, contexts: list[str]) -> None:
         at: Path = ("services", name, "secrets", secret_id)
@@ -99,3 +83,18 @@ class Checks(Scope):
             if spec.port is not None:
                 return True
         return False
+
+
+@cache
+def _rules() -> tuple[tuple[str, AppliesTo], ...]:
+    """The Service fields that say where they apply (fields.AppliesTo), in the schema's order."""
+    return tuple((key, rule) for key, info in schema.Service.model_fields.items()
+                 for rule in info.metadata if isinstance(rule, AppliesTo))
+
+
+def _is_set(spec: schema.Service, key: str) -> bool:
+    """Whether `key` holds something other than its default (an empty list or mapping is nothing)."""
+    value = getattr(spec, key)
+    if isinstance(value, (list, dict, str)):
+        return bool(value)
+    return value != schema.Service.model_fields[key].get_default(call_default_factory=True)

@@ -9,6 +9,8 @@ builds the models of the file from them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import re
 import shlex
 import unicodedata
@@ -311,3 +313,28 @@ SecretFile = Annotated[str, Field(min_length=1), AfterValidator(_check_path_char
 SecretTarget = Annotated[str, AfterValidator(_check_secret_target)]
 GoPackage = Annotated[str, Field(min_length=1), AfterValidator(_check_go_package)]
 Size = Annotated[str, AfterValidator(_check_size)]
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """Field metadata on a Service field: which services it has an effect on.
+
+    compiler/checks.py reads it from the schema, so a new field says where it
+    applies in one place. `runtimes`: the runtimes whose services it shapes;
+    `image_of`: whether a service that runs another's image takes it. Where
+    it has no effect, `elsewhere` is the message (runtimes not listed;
+    {key} is the field) and `derived` ends the message for image_of
+    services ({root}: the service whose image it is).
+    """
+
+    runtimes: tuple[str, ...] = ("python", "go", "dockerfile")
+    image_of: bool = True
+    elsewhere: str = ""
+    hint: str = ""
+    derived: str = "set it on '{root}'"
+
+
+# Shapes a generated Dockerfile; a user's Dockerfile says it itself.
+GENERATED = AppliesTo(("python", "go"), elsewhere="`{key}` has no effect with runtime dockerfile; your Dockerfile sets it")
+# Shapes how the image is built: a service running another's image has none of its own.
+BUILD = AppliesTo(image_of=False, derived="the image is built by '{root}'")

@@ -15,6 +15,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .fields import (
     ARG_PATTERN,
+    BUILD,
+    GENERATED,
+    AppliesTo,
     DEFAULT_SYNTAX,
     STAGE_PATTERN,
     ArgName,
@@ -432,6 +435,23 @@ class SystemPackages(Model):
     )
 
 
+# Where Service fields have an effect (fields.AppliesTo), beyond GENERATED and BUILD.
+_OWN_IMAGE = AppliesTo(image_of=False)
+_DOCKERFILE_ONLY = AppliesTo(("dockerfile",), image_of=False, elsewhere="`{key}` is only for runtime dockerfile")
+_TARGETS = AppliesTo(("dockerfile",), image_of=False, elsewhere=_DOCKERFILE_ONLY.elsewhere, derived=BUILD.derived)
+_BASE = AppliesTo(("python", "go"), image_of=False,
+                  elsewhere="`base` has no effect with runtime dockerfile; your Dockerfile names its images")
+_PRODUCTION_EXCLUDE = AppliesTo(GENERATED.runtimes, image_of=False, elsewhere=GENERATED.elsewhere,
+                                derived=BUILD.derived)
+_USER = AppliesTo(("python", "go"),
+                  elsewhere="`user` has no effect with runtime dockerfile; end your Dockerfile's stages with USER")
+_SYSTEM_PACKAGES = AppliesTo(("python",), image_of=False, elsewhere="`system_packages` needs `runtime: python`",
+                             hint="go images are static binaries; a runtime: dockerfile service installs its own",
+                             derived=BUILD.derived)
+_PYTHON = AppliesTo(("python",), image_of=False, elsewhere="`python` options need `runtime: python`")
+_GO = AppliesTo(("go",), image_of=False, elsewhere="`go` options need `runtime: go`")
+
+
 class Service(Model):
     """One service: what it is built from and how it runs."""
 
@@ -451,22 +471,22 @@ class Service(Model):
         ),
         examples=["api"],
     )
-    context: RelPath | None = Field(
+    context: Annotated[RelPath | None, _OWN_IMAGE] = Field(
         None,
         description="Build context folder, relative to matrix.yaml. Required unless `image_of`.",
         examples=["services/api"],
     )
-    dockerfile: RelPath | None = Field(
+    dockerfile: Annotated[RelPath | None, _DOCKERFILE_ONLY] = Field(
         None,
         description="`runtime: dockerfile` only: your Dockerfile, relative to matrix.yaml.",
         examples=["services/legacy/Dockerfile"],
     )
-    targets: dict[str, Annotated[str, Field(pattern=STAGE_PATTERN)]] = Field(
+    targets: Annotated[dict[str, Annotated[str, Field(pattern=STAGE_PATTERN)]], _TARGETS] = Field(
         default_factory=dict,
         description="`runtime: dockerfile` only: Dockerfile stage per stage name, where they differ.",
         examples=[{"production": "runtime"}],
     )
-    base: Annotated[BaseImages, BeforeValidator(_base_short_form, json_schema_input_type=BaseImages | str)] | None = Field(
+    base: Annotated[Annotated[BaseImages, BeforeValidator(_base_short_form, json_schema_input_type=BaseImages | str)] | None, _BASE] = Field(
         None,
         description=(
             "Base images, by key of `images`: one name for both, or {build, run}. "
@@ -485,7 +505,7 @@ class Service(Model):
         description="Platforms to build (default: the deploy target's, else the project's).",
         examples=[["linux/arm64"]],
     )
-    command: Command | None = Field(
+    command: Annotated[Command | None, GENERATED] = Field(
         None,
         description="Command the container runs, as a list or one shell-like string (always exec form).",
         examples=[["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]],
@@ -493,7 +513,7 @@ class Service(Model):
     port: WholeNumber | None = Field(None, ge=1, le=65535, description="Port the service listens on.", examples=[8000])
     healthcheck: HealthCheck | None = Field(None, description="Container health check.",
                                             examples=[{"http": "/health"}])
-    args: dict[ArgName, PerPlatform] = Field(
+    args: Annotated[dict[ArgName, PerPlatform], BUILD] = Field(
         default_factory=dict,
         description=(
             "Build args. A value may differ per platform: give a mapping of platform to value "
@@ -501,12 +521,12 @@ class Service(Model):
         ),
         examples=[{"APP_VERSION": "1.4.2", "WORKERS": {"linux/amd64": "4", "linux/arm64": "2"}}],
     )
-    env: dict[ArgName, EnvValue] = Field(
+    env: Annotated[dict[ArgName, EnvValue], GENERATED] = Field(
         default_factory=dict,
         description="Environment of the running container; a value may differ per platform like `args`.",
         examples=[{"LOG_LEVEL": "info"}],
     )
-    contexts: dict[Annotated[str, Field(pattern=STAGE_PATTERN)], RelPath] = Field(
+    contexts: Annotated[dict[Annotated[str, Field(pattern=STAGE_PATTERN)], RelPath], BUILD] = Field(
         default_factory=dict,
         description=(
             "Extra named build contexts (folders relative to matrix.yaml), e.g. shared modules "
@@ -516,7 +536,7 @@ class Service(Model):
     )
     labels: dict[LabelKey, Text] = Field(default_factory=dict, description="OCI labels for this service's images.",
                                     examples=[{"com.example.team": "payments"}])
-    secrets: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], Secret] = Field(
+    secrets: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")], Secret], BUILD] = Field(
         default_factory=dict,
         description=(
             "Build secrets by id, e.g. credentials of a private package index. They reach the "
@@ -549,7 +569,7 @@ class Service(Model):
         ),
         examples=[["data/", "*.csv"]],
     )
-    production_exclude: list[Annotated[str, Field(min_length=1, pattern=r"^[^\n\r\x00]+$")]] = Field(
+    production_exclude: Annotated[list[Annotated[str, Field(min_length=1, pattern=r"^[^\n\r\x00]+$")]], _PRODUCTION_EXCLUDE] = Field(
         default_factory=list,
         description=(
             "Files and folders of the context (glob patterns) that production images leave out, "
@@ -558,13 +578,13 @@ class Service(Model):
         ),
         examples=[["docs/", "scripts/*.sh"]],
     )
-    entrypoint: Command | None = Field(
+    entrypoint: Annotated[Command | None, GENERATED] = Field(
         None, description="ENTRYPOINT of the images (exec form); `command` becomes its arguments.",
         examples=[["tini", "--"]],
     )
-    user: User = Field(default_factory=User, description="The non-root user images run as.",
+    user: Annotated[User, _USER] = Field(default_factory=User, description="The non-root user images run as.",
                        examples=[{"name": "app", "uid": 10001, "gid": 10001}])
-    writable: list[WritablePath] = Field(
+    writable: Annotated[list[WritablePath], GENERATED] = Field(
         default_factory=list,
         description=(
             "Folders the app writes (relative to the working directory /app, or absolute): "
@@ -572,12 +592,12 @@ class Service(Model):
         ),
         examples=[["cache", "uploads"]],
     )
-    per_stage: dict[Name, StageSettings] = Field(
+    per_stage: Annotated[dict[Name, StageSettings], GENERATED] = Field(
         default_factory=dict,
         description="Environment and command for single stages, e.g. debug logging in development.",
         examples=[{"development": {"env": {"LOG_LEVEL": "DEBUG"}}}],
     )
-    system_packages: SystemPackages | None = Field(
+    system_packages: Annotated[SystemPackages | None, _SYSTEM_PACKAGES] = Field(
         None, description="`runtime: python` only: Debian packages for building and for running.",
         examples=[{"build": ["gcc", "libpq-dev"], "run": ["libpq5"]}],
     )
@@ -585,9 +605,9 @@ class Service(Model):
         None, description="Tag scheme for this service, instead of the stage's or project's.",
         examples=[["{registry}/{service}:{tag}"]],
     )
-    python: PythonOptions | None = Field(None, description="Options for `runtime: python`.",
+    python: Annotated[PythonOptions | None, _PYTHON] = Field(None, description="Options for `runtime: python`.",
                                          examples=[{"package_manager": "poetry"}])
-    go: GoOptions | None = Field(None, description="Options for `runtime: go`.",
+    go: Annotated[GoOptions | None, _GO] = Field(None, description="Options for `runtime: go`.",
                                  examples=[{"lambda_runtime": True}])
 
 

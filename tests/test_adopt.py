@@ -524,3 +524,25 @@ def test_untagged_images_follow_tag(tmp_path, run):
 
     plan = build_plan(tmp_path / "matrix.yaml")
     assert [display(t) for x in plan.targets for t in x.tags] == [f"${{REGISTRY}}/{n}:${{TAG}}" for n in ("api", "web", "jobs")]
+
+
+def test_platforms_are_never_widened_silently(case, run):
+    """compose's `platform:`, a literal GOARCH, and a go build on the build machine that
+    reads no TARGETARCH each keep the service to one platform, said at the line; a stage
+    pinned for platform-neutral files (web assets) is said, not limited."""
+    folder = case("pinned")
+    out = adopt(run, folder, "import", "compose.yaml")
+    assert "  goamd/Dockerfile:4: GOARCH=amd64 compiles for linux/amd64 only, so goamd builds linux/amd64 only (the " \
+           "old setup built for the machine it ran on): an image for another platform would hold linux/amd64 " \
+           "files\n" in out
+    assert "  gosvc/Dockerfile:4: `go build` runs on the build machine (FROM --platform=$BUILDPLATFORM) and reads " \
+           "no TARGETARCH: it compiles for the machine that builds; gosvc builds linux/amd64 only" in out
+    assert "  web/Dockerfile:1: FROM --platform=linux/amd64: stage assets runs on linux/amd64 for every target " \
+           "platform; right for platform-neutral files, wrong for binaries\n" in out
+    renders(run, folder)
+    from bakegen import build_plan
+
+    plan = build_plan(folder / "matrix.yaml")
+    assert {t.service: t.platforms for t in plan.targets} == {
+        "legacy": ("linux/amd64",), "gosvc": ("linux/amd64",), "goamd": ("linux/amd64",),
+        "web": ("linux/amd64", "linux/arm64")}

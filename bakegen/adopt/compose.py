@@ -249,6 +249,11 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
     raw_target = build.get("target")
     target = _text(raw_target, src, at + ("build", "target"), remarks).lower() if raw_target else None
     _build_settings(unit, build, src, at, remarks, draft, project_dir)
+    if not unit.platforms and raw.get("platform"):
+        # compose builds a service for its run-time `platform` when the build names none
+        unit.platforms = (_text(raw["platform"], src, at + ("platform",), remarks),)
+        remarks.append((f"platform: {unit.platforms[0]}: compose builds and runs {name} for it; so does the matrix",
+                        src.line(*at, "platform")))
     where = f"{src.display}:{src.line(*at, 'build').line}"
     harness = _is_harness(name, dockerfile, target, raw)
     stage = axis.add_target(unit, target, where, draft, harness)
@@ -444,7 +449,7 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
     if "extends" in raw:
         remarks.append(("extends: not followed; copy the build settings it brings into this service",
                         src.line(*at, "extends")))
-    others = [k for k in raw if k not in ("build", "image", "profiles", "extends", *RUN_TIME_KEYS)]
+    others = [k for k in raw if k not in ("build", "image", "profiles", "extends", "platform", *RUN_TIME_KEYS)]
     if others:
         remarks.append((f"{', '.join(others)}: run-time settings; they stay in {src.path.name}",
                         src.line(*at, others[0])))

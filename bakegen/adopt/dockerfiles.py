@@ -69,6 +69,38 @@ class DockerfileInfo:
                     todo.append(found)
         return sorted(out, key=lambda s: s.index)
 
+    def platform_limits(self, target: str | None) -> list[tuple[str | None, int, str]]:
+        """What ties a build of `target` to one platform, for each stage of its chain:
+        (the platform, the line, why). The platform is None when it is the build machine's,
+        and "" when the stage may be fine (a note, not a limit).
+
+        The final stage pinned to a platform (`FROM --platform=linux/amd64`) is an image
+        for that platform; a literal GOARCH compiles for that architecture; a `go build`
+        that reads no TARGETARCH (or the like) in a stage pinned to a platform compiles
+        for that platform, and in one that runs on the build machine
+        (`--platform=$BUILDPLATFORM`) for the build machine. Another pinned stage is fine
+        for platform-neutral files (web assets), not for binaries: said, not limited.
+        """
+        found: list[tuple[str | None, int, str]] = []
+        chain = self.chain(target)
+        for stage in chain:
+            cross = bool(stage.reads & set(TARGET_VARIABLES))
+            pin = stage.platform
+            fixed = pin is not None and "$" not in pin
+            if stage.goarch is not None:
+                arch, line = stage.goarch
+                found.append((f"linux/{arch}", line, f"GOARCH={arch} compiles for linux/{arch} only"))
+            elif fixed and (stage is chain[-1] or stage.go_build and not cross):
+                found.append((pin, stage.line, f"FROM --platform={pin} builds this stage for {pin} only"))
+            elif fixed and not cross:
+                found.append(("", stage.line, f"FROM --platform={pin}: stage {stage.name or stage.index} runs on "
+                              f"{pin} for every target platform; right for platform-neutral files, wrong for "
+                              "binaries"))
+            elif pin and "BUILDPLATFORM" in pin and stage.go_build and not cross:
+                found.append((None, stage.go_build, "`go build` runs on the build machine (FROM --platform="
+                              f"{pin}) and reads no TARGETARCH: it compiles for the machine that builds"))
+        return found
+
     def user_of(self, target: str | None, args: dict[str, str] | None = None) -> str | None:
         """The user `target` (None: the final stage) ends as, with `args` as the build's args."""
         if args:

@@ -18,7 +18,7 @@ from ..runtimes.common import TEMPLATE_STAGES
 from ..model.fields import STAGE_PATTERN
 from . import dockerfiles, scan
 from .draft import Draft
-from .layout import UNNAMED_FINAL, project_name, role, shipped_target
+from .layout import UNNAMED_FINAL, platform_limit, project_name, role, shipped_target
 
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 STATIC_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
@@ -237,6 +237,9 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
                   f"Its final stage '{info.last}' is a {role(info.last)} environment: nothing to push.")
     if stages != list(ORDER):
         service["stages"] = stages
+    pinned = platform_limit(info, list(targets.values()), key, f.dockerfile, "for the machine it ran on", d) if info else None
+    if pinned is not None:
+        service["platforms"] = [pinned]
     from ..runtimes.dockerfile import is_root
 
     target = service.get("targets", {}).get("production", "production")

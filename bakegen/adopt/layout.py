@@ -20,6 +20,9 @@ from .draft import Draft
 # Dockerfile targets that are the image a team ships, whatever their position.
 PUSHED_NAMES = ("production", "prod", "release", "runtime", "final")
 UNNAMED_FINAL = "runtime"
+# Where a Dockerfile builds for the machine that runs the build, the matrix
+# builds this platform (what CI machines are) and says so.
+BUILD_MACHINE = "linux/amd64"
 # A local `registry:2` container: the default where nothing names a registry.
 LOCAL_REGISTRY = "localhost:5000"
 SHIPPED = "production"
@@ -184,6 +187,8 @@ def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
         services.append((root, builder, group))
 
     _separate_shared_names(units, draft)
+    for unit in units:
+        _limit_platforms(unit, draft)
     refs = [images.ImageRef.parse(r) for u in units for rs in u.images.values() for r in rs]
     registry = images.choose_registry(refs)
     tag = images.choose_tag(refs, set(axis.push))
@@ -251,6 +256,41 @@ def build_draft(draft: Draft, name: str, units: list[Unit], axis: StageAxis,
             _run_comments(draft, matrix_name, unit)
     tags.finish(out)
     draft.data["services"] = out
+
+
+def _limit_platforms(unit: Unit, draft: Draft) -> None:
+    if unit.info is not None:
+        before = ", ".join(unit.platforms) if unit.platforms else "for the machine it ran on"
+        chosen = platform_limit(unit.info, list(unit.stages.values()), unit.name, unit.dockerfile, before, draft)
+        if chosen is not None:
+            unit.platforms = (chosen,)
+
+
+def platform_limit(info: DockerfileInfo, targets: list[str], service: str, dockerfile: str, before: str,
+                   draft: Draft) -> str | None:
+    """The one platform a service built from `info` at `targets` can be built for, if its
+    Dockerfile ties its image or binary to one (FROM --platform=linux/amd64, GOARCH=amd64,
+    a go build on the build machine that reads no TARGETARCH); None: any. Never widen
+    platforms silently: each reason is noted at its line. `before`: what the old setup built."""
+    limits: dict[tuple[int, str], str | None] = {}
+    for target in targets:
+        unnamed = not info.last and target == UNNAMED_FINAL
+        for platform, line, why in info.platform_limits(None if unnamed else target):
+            limits[(line, why)] = platform
+    fixed = sorted({p for p in limits.values() if p})
+    machine = any(p is None for p in limits.values())
+    chosen = fixed[0] if len(fixed) == 1 else BUILD_MACHINE if machine and not fixed else None
+    for (line, why), platform in limits.items():
+        if platform == "" or chosen is None:
+            draft.note(why, dockerfile, line, service)
+        elif platform is None:
+            draft.note(f"{why}; {service} builds {chosen} only (the old setup built {before}): add "
+                       "`ARG TARGETOS TARGETARCH` to that stage and `GOOS=$TARGETOS GOARCH=$TARGETARCH` to the "
+                       "build, then its `platforms` can widen", dockerfile, line, service)
+        else:
+            draft.note(f"{why}, so {service} builds {chosen} only (the old setup built {before}): an image "
+                       f"for another platform would hold {chosen} files", dockerfile, line, service)
+    return chosen
 
 
 def _separate_shared_names(units: list[Unit], draft: Draft) -> None:

@@ -1,0 +1,3 @@
+module example.com/goamd
+
+go 1.24

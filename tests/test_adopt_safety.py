@@ -98,3 +98,84 @@ def test_a_go_mod_replacement_by_an_absolute_folder_is_noted(tmp_path, run):
     result = run("init", str(tmp_path))
     assert "go.mod replaces example.com/shared with " in result.stdout
     assert "outside this folder: list it in project.allow_outside and `contexts` by hand" in result.stdout
+
+
+# -- import: values as bake reads them -----------------------------------------
+
+
+def bake_project(folder: Path, text: str | bytes) -> None:
+    (folder / "app").mkdir()
+    (folder / "app/Dockerfile").write_text("FROM scratch AS runtime\nUSER 10001\n")
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    (folder / "docker-bake.hcl").write_bytes(data)
+
+
+BAKE_VALUES = '''variable "TAG" { default = "1.0" }
+target "app" {
+  context = "app"
+  target = "runtime"
+  args = {
+    COMPUTED = upper("x")
+    PERCENT = "lit%%{x}"
+    DOLLAR = "$${HOME}"
+    PLAIN = "ok"
+    HEREDOC = <<EOT
+say "hi" \\n
+  as written
+EOT
+    INDENTED = <<-EOT
+      one
+        two
+    EOT
+  }
+  labels = {
+    "version.${TAG}" = "v"
+  }
+  tags = ["reg.io/app:${TAG}", upper("computed")]
+}
+'''
+
+
+def test_a_bake_file_imports_every_value_bake_reads_and_names_only_the_computed_ones(tmp_path, run):
+    bake_project(tmp_path, b"\xef\xbb\xbf" + BAKE_VALUES.encode())  # buildx reads a byte order mark too
+    result = run("import", "docker-bake.hcl", "-o", "matrix.yaml", cwd=tmp_path)
+    assert result.exit_code == 1, result.stderr  # 1: move docker-bake.hcl away first
+    data = load(tmp_path / "matrix.yaml").data
+    service = data["services"]["app"]
+    assert service["args"] == {"PERCENT": "lit%{x}", "DOLLAR": "${HOME}", "PLAIN": "ok",
+                               "HEREDOC": 'say "hi" \\n\n  as written\n', "INDENTED": "one\n  two\n"}
+    assert service["labels"] == {"version.1.0": "v"}
+    assert (data["project"]["registry"], data["stages"]["production"]["tags"]) == ("reg.io", ["{registry}/{service}:{tag}"])
+    assert "  docker-bake.hcl:6:5: target app: args.COMPUTED = ${upper(\"x\")} is computed; not imported\n" \
+        in result.stdout
+    assert "  docker-bake.hcl:22:3: target app: tags[1] = ${upper(\"computed\")} is computed; not imported\n" \
+        in result.stdout
+
+
+def test_a_bake_file_that_is_not_utf8_is_located(tmp_path, run):
+    bake_project(tmp_path, b'target "app" {\n  context = "caf\xe9"\n}\n')
+    result = run("import", "docker-bake.hcl", "-o", "matrix.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == ("docker-bake.hcl:2:17: the file is not valid UTF-8 (byte 0xe9)\n"
+                             "  hint: save docker-bake.hcl as UTF-8\n")
+    assert not (tmp_path / "matrix.yaml").exists()
+
+
+def test_a_bake_file_nested_deep_is_refused_before_it_is_parsed(tmp_path):
+    (tmp_path / "docker-bake.json").write_text('{"target": {"a": {"args": ' + "[" * 100_000 + "]" * 100_000 + "}}}")
+    (tmp_path / "docker-bake.hcl").write_text('target "a" {\n  args = ' + "[" * 100_000 + "]" * 100_000 + "\n}\n")
+    for name, where in (("docker-bake.json", "1:124"), ("docker-bake.hcl", "2:109")):
+        result = run_process("import", name, "-o", "matrix.yaml", cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr == (f"{name}:{where}: values are nested more than 100 deep here\n"
+                                 "  hint: a bake file is a few levels deep; this looks like a broken or hostile file\n")
+
+
+def test_a_bake_file_larger_than_any_real_one_is_refused_before_it_is_parsed(tmp_path, run):
+    targets = "".join(f'target "t{i}" {{\n  context = "app"\n  tags = ["reg.io/t{i}:1"]\n}}\n' for i in range(6000))
+    bake_project(tmp_path, targets)
+    result = run("import", "docker-bake.hcl", "-o", "matrix.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"docker-bake.hcl: the file is {len(targets):,} bytes; bakegen reads bake files of at most 262,144 (256 KiB)\n"
+        "  hint: a bake file is far smaller; check that this is the right file\n")

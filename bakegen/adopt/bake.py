@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BakegenError, Diagnostic
+from ..files.read import read_text
 from ..model.fields import ARG_PATTERN, STAGE_PATTERN
 from ..model.source import Span
 from . import dockerfiles
@@ -28,6 +29,14 @@ MAPPED = ("context", "dockerfile", "target", "platforms", "tags", "args", "conte
 _ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[nrt"\\])')
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# How python-hcl2 gives a heredoc: its text as written, markers and all, in quotes.
+_HEREDOC = re.compile(r'^"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)\n(.*?)\n?[ \t]*\2"$', re.S)
+_BLOCK = re.compile(r'^\s*(target|group|variable|function)\s+"((?:[^"\\]|\\.)*)"\s*\{')
+_JSON_BLOCK = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*:\s*\{')
+_JSON_KIND = re.compile(r'^\s*"(target|group|variable|function)"\s*:')
+# bake files are a few KiB; python-hcl2 takes about a minute per MB, so larger ones are refused.
+MAX_BAKE_BYTES = 256 * 1024
+MAX_DEPTH = 100  # as for the matrix
 
 
 class _Unevaluated(Exception):
@@ -39,9 +48,15 @@ class _File:
         import hcl2
 
         self.display = display
-        self.text = path.read_text(encoding="utf-8")
+        # A regular file, bounded, UTF-8 with or without a byte order mark (buildx reads both).
+        self.text = read_text(path, display, MAX_BAKE_BYTES, "bake file")
         self.json = path.suffix == ".json"
         self.lines = self.text.splitlines()
+        self._starts = self._block_starts()
+        # Parsers recurse: refuse deep nesting before a parser overflows its stack (or takes minutes).
+        too_deep = _too_deep(self.text, display)
+        if too_deep is not None:
+            raise BakegenError([too_deep])
         if self.json:
             self.data = _from_json(self.text, display)
             return
@@ -54,10 +69,20 @@ class _File:
                                            line=line if isinstance(line, int) else 0,
                                            column=column if isinstance(column, int) else 0)]) from None
 
+    def _block_starts(self) -> dict[tuple[str, str], int]:
+        """The first line of each block, by (kind, name); a JSON file's by ("", name). Read once:
+        looking each up from the top made a large file quadratic."""
+        starts: dict[tuple[str, str], int] = {}
+        for i, text in enumerate(self.lines):
+            match = (_JSON_BLOCK if self.json else _BLOCK).match(text)
+            if match:
+                key = ("", match.group(1)) if self.json else (match.group(1), match.group(2))
+                starts.setdefault(key, i)
+        return starts
+
     def line(self, kind: str, name: str, key: str | None = None) -> Span:
         """Where block `kind "name"` is, or `key =` inside it (the block if not found)."""
-        block = rf'^\s*"{re.escape(name)}"\s*:\s*\{{' if self.json else rf'^\s*{kind}\s+"{re.escape(name)}"\s*\{{'
-        start = next((i for i, text in enumerate(self.lines) if re.match(block, text)), None)
+        start = self._starts.get(("", name) if self.json else (kind, name))
         if start is None:
             return Span(0, 0)
         found = start
@@ -66,7 +91,7 @@ class _File:
                 if re.match(rf'^\s*"?{re.escape(key)}"?\s*[=:]', self.lines[i]):
                     found = i
                     break
-                if re.match(r"^\s*(target|group|variable|function)\s", self.lines[i]):
+                if (_JSON_KIND if self.json else _BLOCK).match(self.lines[i]):  # the next block
                     break
         text = self.lines[found]
         return Span(found + 1, len(text) - len(text.lstrip()) + 1)
@@ -90,10 +115,41 @@ def _from_json(text: str, display: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise BakegenError([Diagnostic(f"invalid JSON: {exc.msg}", file=display, line=exc.lineno,
                                        column=exc.colno)]) from None
+
     if not isinstance(data, dict):
         raise BakegenError([Diagnostic("a bake file is an object with `target` and `group`", file=display)])
     return {kind: [{f'"{name}"': quoted(attrs)} for name, attrs in (data.get(kind) or {}).items()]
             for kind in ("variable", "group", "target")}
+
+
+def _too_deep(text: str, display: str) -> Diagnostic | None:
+    """Where `text` first opens more than MAX_DEPTH brackets, if it does (brackets in strings
+    and comments count too: a bake file that deep is broken or hostile either way)."""
+    depth, line, column = 0, 1, 0
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif char in "[{(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Diagnostic(f"values are nested more than {MAX_DEPTH} deep here", file=display, line=line,
+                                  column=column, hint="a bake file is a few levels deep; this looks like a broken "
+                                  "or hostile file")
+        elif char in "]})":
+            depth -= 1
+    return None
+
+
+def _heredoc(match: re.Match[str]) -> str:
+    """A heredoc's text as HCL reads it: each line with its line break; `<<-` strips the
+    indentation its lines share. No backslash escapes in a heredoc."""
+    lines = match.group(3).split("\n") if match.group(3) else []
+    if match.group(1):
+        indents = [len(line) - len(line.lstrip(" ")) for line in lines if line.strip()]
+        cut = min(indents, default=0)
+        lines = [line[cut:] for line in lines]
+    return "".join(line + "\n" for line in lines)
 
 
 def _unquote(raw: str) -> str:
@@ -118,27 +174,52 @@ class _Evaluator:
             return str(raw)
         if not isinstance(raw, str):
             raise _Unevaluated(repr(raw))
-        text = _unquote(raw)
+        heredoc = _HEREDOC.match(raw)
+        text = _heredoc(heredoc) if heredoc else _unquote(raw)
 
         def replace(match: re.Match[str]) -> str:
             if match.group(1) not in self.variables:
                 raise _Unevaluated(match.group(0))
             return self.variables[match.group(1)]
 
-        text = _VAR.sub(replace, text.replace("$${", "\x00"))
+        # $${ and %%{ are literal ${ and %{; any other ${ or %{ is computed.
+        text = _VAR.sub(replace, text.replace("$${", "\x00").replace("%%{", "\x01"))
         if "${" in text or "%{" in text:
             raise _Unevaluated(raw)
-        return text.replace("\x00", "${")
+        return text.replace("\x00", "${").replace("\x01", "%{")
 
-    def strings(self, raw: Any) -> list[str]:
+    def strings(self, raw: Any, skipped: list[tuple[str, str | None]] | None = None) -> list[str]:
+        """A list of strings; an item bake computes is left out and named in `skipped`
+        (without `skipped`, it makes the whole list unevaluated)."""
         if not isinstance(raw, list):
             raise _Unevaluated(str(raw))
-        return [self.string(v) for v in raw]
+        out = []
+        for i, value in enumerate(raw):
+            try:
+                out.append(self.string(value))
+            except _Unevaluated as exc:
+                if skipped is None:
+                    raise
+                skipped.append((f"[{i}] = {exc}", None))
+        return out
 
-    def mapping(self, raw: Any) -> dict[str, str]:
+    def mapping(self, raw: Any, skipped: list[tuple[str, str | None]] | None = None) -> dict[str, str]:
+        """A map of strings, keys evaluated like values ("x${TAG}" = ...); an entry bake computes
+        is left out and named in `skipped`, with its key (without `skipped`, the whole map is
+        unevaluated)."""
         if not isinstance(raw, dict):
             raise _Unevaluated(str(raw))
-        return {_block_name(k): self.string(v) for k, v in raw.items() if k != "__is_block__"}
+        out = {}
+        for key, value in raw.items():
+            if key == "__is_block__":
+                continue
+            try:
+                out[self.string(key) if key.startswith('"') else key] = self.string(value)
+            except _Unevaluated as exc:
+                if skipped is None:
+                    raise
+                skipped.append((f".{_block_name(key)} = {exc}", _block_name(key)))
+        return out
 
 
 def read(path: Path, project_dir: Path) -> Draft:
@@ -227,12 +308,19 @@ def _unit(name: str, attrs: dict[str, Any], f: _File, ev: _Evaluator, project_di
     def value(key: str, kind: str, default: Any = None) -> Any:
         if key not in attrs:
             return default
+        at = f.line("target", name, key)
+        skipped: list[tuple[str, str | None]] = []
         try:
-            return getattr(ev, kind)(attrs[key])
+            found = getattr(ev, kind)(attrs[key], skipped) if kind != "string" else ev.string(attrs[key])
         except _Unevaluated as exc:
-            draft.note(f"target {name}: {key} = {exc} is computed; not imported", f.display, f.line("target", name, key),
-                       project_name(name))
+            draft.note(f"target {name}: {key} = {exc} is computed; not imported", f.display, at, project_name(name))
             return default
+        # One computed entry leaves out that entry only, not the whole map or list.
+        for entry, entry_key in skipped:
+            where = f.line("target", name, entry_key) if entry_key else at
+            draft.note(f"target {name}: {key}{entry} is computed; not imported", f.display,
+                       where if where.line > at.line else at, project_name(name))
+        return found
 
     context = value("context", "string", ".")
     if re.match(r"^[a-z]+://|^git@", context):

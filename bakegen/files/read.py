@@ -118,4 +118,4 @@ def read_text(path: Path, display: str, limit: int, what: str = "file") -> str:
     except OSError as exc:
         message, hint = problem(exc, what)
         raise BakegenError([Diagnostic(message, file=display, hint=hint)]) from None
-    return decode(raw, display)
+    return decode(raw, display, hint=f"save {Path(display).name} as UTF-8")

@@ -82,9 +82,13 @@ def _output_and_contexts(plan: Plan, output: str, project_dir: FsPath, root: FsP
     for path in generated_paths(plan):
         folder, _, name = path.rpartition("/")
         generated.setdefault(folder, set()).add(name)
+    seen: set[str] = set()  # contexts already checked: many targets share one
     for t in plan.targets:
         named = [v for v in t.contexts.values() if "://" not in v and not v.startswith("target:")]
         for context in (t.context, *named):
+            if context in seen:
+                continue
+            seen.add(context)
             real = _real(project_dir / context)
             if real is None or real == root or _only_generated(project_dir, context, generated):
                 continue

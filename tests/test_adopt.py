@@ -546,3 +546,33 @@ def test_platforms_are_never_widened_silently(case, run):
     assert {t.service: t.platforms for t in plan.targets} == {
         "legacy": ("linux/amd64",), "gosvc": ("linux/amd64",), "goamd": ("linux/amd64",),
         "web": ("linux/amd64", "linux/arm64")}
+
+
+def test_init_takes_the_command_the_project_runs(case, run, tmp_path):
+    """From a compose service built from the folder, else the project's Dockerfile (CMD and
+    ENTRYPOINT), else the ASGI or WSGI app it defines, served by the server it installs."""
+    folder = case("templates")
+    adopt(run, folder, "init")
+    renders(run, folder)
+    text = (folder / "matrix.yaml").read_text()
+    assert "    # From app/main.py (FastAPI, ASGI); CHANGE it if the container runs another.\n" \
+           "    command: [uvicorn, app.main:app, \"--host\", 0.0.0.0, \"--port\", \"8000\"]\n" \
+           "    port: 8000\n" in text
+    assert "    # From wsgi.py (Flask, WSGI); CHANGE it if the container runs another.\n" \
+           "    command: [gunicorn, \"--bind\", 0.0.0.0:8000, wsgi:app]\n" in text
+
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / "requirements.txt").write_text("gunicorn==23.0.0\n")
+    (project / "wsgi.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (project / "Dockerfile").write_text(
+        "FROM python:3.12-slim AS base\nENTRYPOINT [\"/opt/venv/bin/gunicorn\"]\n"
+        "FROM base AS production\nCMD [\"--bind\", \"0.0.0.0:9000\", \"wsgi:app\"]\n")
+    adopt(run, project, "init", "-o", "a.yaml")
+    assert "    # From Dockerfile:4; CHANGE it if the container runs another.\n" \
+           "    command: [gunicorn, \"--bind\", 0.0.0.0:9000, wsgi:app]\n    port: 9000\n" \
+        in (project / "a.yaml").read_text()
+    (project / "compose.yaml").write_text("services:\n  web:\n    build: .\n    command: gunicorn -b :7000 wsgi:app\n")
+    adopt(run, project, "init", "-o", "b.yaml")
+    assert "    # From compose.yaml:4; CHANGE it if the container runs another.\n" \
+           "    command: [gunicorn, \"-b\", \":7000\", wsgi:app]\n    port: 7000\n" in (project / "b.yaml").read_text()

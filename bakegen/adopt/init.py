@@ -56,11 +56,21 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
         if not p.has_tests:
             service["stages"] = stages
         used_stages.update(stages)
-        if p.command:
-            service["command"] = p.command
-            d.comment(("services", key, "command"), "Guessed from the project; CHANGE it to what the container runs.")
+        command, where, port = _command(p, base, found.compose)
+        if command:
+            service["command"] = command
+            server = scan.SERVERS.get(command[0])
+            if server and server not in p.dependencies:
+                d.comment(("services", key, "command"), f"From {where}. CHANGE: {server} is not among its "
+                          "dependencies; add it, or serve the app otherwise.")
+            elif where:
+                d.comment(("services", key, "command"), f"From {where}; CHANGE it if the container runs another.")
+            else:
+                d.comment(("services", key, "command"), "Guessed from the project; CHANGE it to what the container runs.")
         else:
             d.trail(("services", key), "command: CHANGE what the container runs, e.g. [uvicorn, app.main:app]")
+        if port:
+            service["port"] = port
         if p.manager != "uv":
             service["python"] = {"package_manager": p.manager}
         if p.manager == "uv":
@@ -72,7 +82,8 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
         if p.dockerfiles:
             d.comment(("services", key), f"bakegen generates its Dockerfile; {', '.join(p.dockerfiles)} is not used",
                       "(to keep yours: runtime: dockerfile, dockerfile: PATH).")
-        d.trail(("services", key), "port: 8000", "healthcheck: {http: /health}", "deploy: CHOOSE one of deploy_targets")
+        d.trail(("services", key), *([] if port else ["port: 8000"]), "healthcheck: {http: /health}",
+                "deploy: CHOOSE one of deploy_targets")
         services[key] = service
 
     for g in found.go:
@@ -251,6 +262,105 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
                   "to push unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")
     d.trail(("services", key), "deploy: CHOOSE one of deploy_targets")
     return service, stages
+
+
+def _command(p: scan.PythonProject, base: Path, composes: list[str]) -> tuple[list[str] | None, str, int | None]:
+    """(command, where it came from, port) for a Python project: what the team runs it with (a
+    compose service built from its folder, else its own Dockerfile's CMD and ENTRYPOINT), else
+    what the project says (scripts, its ASGI or WSGI app), else a guess ("" for where)."""
+    for compose in sorted(composes, key=scan.compose_order):
+        found = _compose_command(base, compose, p.folder)
+        if found:
+            return found[0], found[1], _port_of(found[0]) or p.port
+    for dockerfile in sorted(p.dockerfiles, key=lambda f: (Path(f).name != "Dockerfile", f)):
+        found = _dockerfile_command(base, dockerfile)
+        if found:
+            return found[0], found[1], _port_of(found[0]) or p.port
+    return p.command, p.command_from, p.port
+
+
+def _compose_command(base: Path, compose: str, folder: str) -> tuple[list[str], str] | None:
+    """The `command:` of the first service of `compose` that builds from `folder`."""
+    from ..errors import BakegenError
+    from ..model.source import load
+    from .interpolate import interpolate
+
+    try:
+        doc = load(base / compose, compose)
+    except BakegenError:
+        return None
+    services = doc.data.get("services") if isinstance(doc.data, dict) else None
+    for name, raw in (services or {}).items() if isinstance(services, dict) else ():
+        build = raw.get("build") if isinstance(raw, dict) else None
+        context = build if isinstance(build, str) else build.get("context", ".") if isinstance(build, dict) else None
+        command = raw.get("command") if isinstance(raw, dict) else None
+        if not isinstance(context, str) or not command:
+            continue
+        here = os.path.normpath(os.path.join(os.path.dirname(compose), interpolate(context)[0])).replace(os.sep, "/")
+        if here != os.path.normpath(folder):
+            continue
+        words = [str(w) for w in command] if isinstance(command, list) else _words(str(command))
+        expanded = [interpolate(w) for w in words]
+        if words and not any(e[2] for e in expanded):
+            span = doc.positions.keys.get(("services", name, "command"))
+            return [e[0] for e in expanded], f"{compose}:{span.line}" if span else compose
+    return None
+
+
+def _dockerfile_command(base: Path, dockerfile: str) -> tuple[list[str], str] | None:
+    """ENTRYPOINT and CMD of the stage `dockerfile` ships, when they run a program the
+    generated image has too (not a file of the Dockerfile's own layout, such as /entrypoint.sh)."""
+    info = dockerfiles.read(base / dockerfile)
+    shipped = shipped_target(info) if info else None
+    section = info.section(shipped or None) if info and shipped is not None else None
+    entrypoint = command = None
+    cleared = False  # an ENTRYPOINT resets the CMD a stage inherits
+    while section is not None:
+        if command is None and not cleared:
+            command = section.command
+        cleared = cleared or (section.entrypoint is not None and section.command is None)
+        entrypoint = entrypoint or section.entrypoint
+        parents = [s for s in info.sections if s.name and s.name == section.base.lower() and s.index < section.index]
+        section = parents[0] if parents and not (entrypoint and command) else None
+    words: list[str] = []
+    line = 0
+    for part in (entrypoint, command):
+        if part:
+            values, exec_form, line = part
+            words += values if exec_form else _words(" ".join(values))
+    if not words:
+        return None
+    # A venv's or system's bin folder is on the generated image's PATH too: the program's name is enough.
+    words[0] = words[0].rsplit("/", 1)[-1] if words[0].startswith("/") and "/bin/" in words[0] else words[0]
+    if words[0].startswith(("/", "./")):
+        return None
+    return words, f"{dockerfile}:{line}"
+
+
+def _words(text: str) -> list[str]:
+    """A shell-form command as exec-form words; with shell syntax in it, run by /bin/sh."""
+    import shlex
+
+    if re.search(r"[$&|;<>`()*?]", text):
+        return ["/bin/sh", "-c", text]
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return ["/bin/sh", "-c", text]
+
+
+def _port_of(command: list[str]) -> int | None:
+    """The port a server command listens on: --port N, -p N, --bind HOST:N, -b HOST:N, --listen=HOST:N."""
+    for i, word in enumerate(command):
+        key, _, value = word.partition("=")
+        if key in ("--port", "-p", "--bind", "-b", "--listen") and not value and i + 1 < len(command):
+            value = command[i + 1]
+        elif key not in ("--port", "-p", "--bind", "-b", "--listen"):
+            continue
+        digits = value.rsplit(":", 1)[-1]
+        if digits.isdigit() and 0 < int(digits) < 65536:
+            return int(digits)
+    return None
 
 
 def _stage_targets(info: dockerfiles.DockerfileInfo | None) -> dict[str, str]:

@@ -23,6 +23,20 @@ from ..runtimes.pyproject import detect_manager
 SKIP = {"node_modules", "__pycache__", "venv", "dist", "build", "vendor", "testdata", "generated", "site-packages"}
 MAX_DEPTH = 5
 COMPOSE = re.compile(r"^(docker-)?compose(\.[\w-]+)?\.ya?ml$")
+# The files `docker compose` reads on its own, in its order of preference
+# (compose-go's DefaultFileNames and DefaultOverrideFileNames): the first base
+# file found, then the first override file beside it. Any other file is read
+# only when named with -f.
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                  "docker-compose.override.yaml")
+
+
+def compose_order(path: str) -> tuple[int, str]:
+    """Sort key for compose files: base files first, then overrides, then the rest."""
+    name = path.rsplit("/", 1)[-1]
+    rank = 0 if name in COMPOSE_FILES else 1 if name in OVERRIDE_FILES else 2
+    return rank, path
 DOCKERFILE = re.compile(r"^(Dockerfile(\.[\w.-]+)?|[\w.-]+\.Dockerfile)$")
 # go.mod, pyproject.toml and Go sources are far smaller; a larger one is skipped.
 MAX_READ = 4 * MIB
@@ -37,6 +51,9 @@ class PythonProject:
     command: list[str] | None
     has_tests: bool
     dockerfiles: list[str] = field(default_factory=list)
+    command_from: str = ""  # what the command was found in ("" for a guess)
+    port: int | None = None  # the port the command listens on, when it says
+    dependencies: frozenset[str] = frozenset()  # normalised names of its dependencies
 
 
 @dataclass
@@ -156,7 +173,13 @@ def _python(folder: Path, rel: str, names: set[str]) -> PythonProject | None:
     spec = str(project.get("requires-python") or poetry.get("dependencies", {}).get("python", ""))
     version = re.search(r"3\.(\d+)", spec)
     scripts = project.get("scripts") or poetry.get("scripts") or {}
+    deps = _dependencies(folder, names, project, poetry)
     command: list[str] | None = [next(iter(scripts))] if scripts else None
+    command_from, port = ("[project.scripts]" if project.get("scripts") else "[tool.poetry.scripts]") \
+        if scripts else "", None
+    app = _web_app(folder, deps) if command is None else None
+    if app is not None:
+        command, port, command_from = app
     if command is None:
         packages = sorted(p.name for p in _listing(folder) if _is_dir(p) and is_regular(p / "__main__.py"))
         if packages:
@@ -164,7 +187,72 @@ def _python(folder: Path, rel: str, names: set[str]) -> PythonProject | None:
         elif "main.py" in names:
             command = ["python", "main.py"]
     has_tests = _is_dir(folder / "tests") or any(n.startswith("test_") and n.endswith(".py") for n in names)
-    return PythonProject(rel, manager, lock, f"3.{version.group(1)}" if version else "3.12", command, has_tests)
+    return PythonProject(rel, manager, lock, f"3.{version.group(1)}" if version else "3.12", command, has_tests,
+                         command_from=command_from, port=port, dependencies=deps)
+
+
+def _dependencies(folder: Path, names: set[str], project: dict[str, Any], poetry: dict[str, Any]) -> frozenset[str]:
+    """The names of a project's dependencies (lowercase, '-' for '_' and '.'), from pyproject.toml
+    or requirements.txt: enough to tell which web server it installs."""
+    found = [str(d) for d in project.get("dependencies") or []] + [str(d) for d in poetry.get("dependencies") or {}]
+    if not found and "requirements.txt" in names:
+        found = [line for line in (_text(folder / "requirements.txt") or "").splitlines()
+                 if line.strip() and not line.lstrip().startswith(("#", "-"))]
+    names_found = (re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", d) for d in found)
+    return frozenset(re.sub(r"[-_.]+", "-", m.group(1).lower()) for m in names_found if m)
+
+
+# `NAME = Framework(` at the start of a line: an app object a server imports.
+_APP = re.compile(r"^(\w+)\s*(?::[^=\n]+)?=\s*(?:\w+\.)?(FastAPI|Starlette|Quart|Litestar|Flask|App|Bottle)\(", re.M)
+_ASGI = ("FastAPI", "Starlette", "Quart", "Litestar")
+_DJANGO = re.compile(r"^(\w+)\s*=\s*get_(asgi|wsgi)_application\(", re.M)
+PORT = 8000
+
+
+def _web_app(folder: Path, deps: frozenset[str]) -> tuple[list[str], int, str] | None:
+    """(command, port, where) for the ASGI or WSGI app a project defines, served by the server
+    its dependencies install; None if it defines none. Looks at the usual modules only."""
+    candidates = [folder / n for n in ("main.py", "app.py", "asgi.py", "wsgi.py", "server.py", "api.py")]
+    for package in sorted(p for p in _listing(folder) if _is_dir(p) and p.name not in SKIP and p.name != "tests"):
+        roots = sorted(q for q in _listing(package) if _is_dir(q)) if package.name == "src" else [package]
+        for root in roots:
+            candidates += [root / n for n in ("main.py", "app.py", "asgi.py", "wsgi.py", "server.py", "api.py")]
+    for path in candidates:
+        if not is_regular(path):
+            continue
+        text = _text(path) or ""
+        found = _APP.search(text)
+        django = _DJANGO.search(text)
+        if not found and not django:
+            continue
+        rel = path.relative_to(folder).as_posix()
+        module = rel.removeprefix("src/").removesuffix(".py").replace("/", ".")
+        name, kind = (django.group(1), django.group(2)) if django else (found.group(1), "asgi"
+                                                                        if found.group(2) in _ASGI else "wsgi")
+        if kind == "wsgi" and found and found.group(2) == "App" and "falcon" not in deps:
+            continue  # `App(` is Falcon's; anything else is not known to be a WSGI app
+        framework = "Django" if django else found.group(2)
+        return _serve(module, name, kind, deps), PORT, f"{rel} ({framework}, {kind.upper()})"
+    return None
+
+
+def _serve(module: str, name: str, kind: str, deps: frozenset[str]) -> list[str]:
+    """The command that serves `module:name` with the server the project installs."""
+    target = f"{module}:{name}"
+    if kind == "asgi":
+        if "hypercorn" in deps and "uvicorn" not in deps:
+            return ["hypercorn", target, "--bind", f"0.0.0.0:{PORT}"]
+        if "granian" in deps and "uvicorn" not in deps:
+            return ["granian", "--interface", "asgi", "--host", "0.0.0.0", "--port", str(PORT), target]
+        return ["uvicorn", target, "--host", "0.0.0.0", "--port", str(PORT)]
+    if "waitress" in deps and "gunicorn" not in deps:
+        return ["waitress-serve", f"--listen=0.0.0.0:{PORT}", target]
+    return ["gunicorn", "--bind", f"0.0.0.0:{PORT}", target]
+
+
+# The web servers whose command _serve writes, by the distribution that installs them.
+SERVERS = {"uvicorn": "uvicorn", "hypercorn": "hypercorn", "granian": "granian", "gunicorn": "gunicorn",
+           "waitress-serve": "waitress"}
 
 
 def _real(path: Path) -> Path | None:

@@ -179,3 +179,52 @@ def test_a_bake_file_larger_than_any_real_one_is_refused_before_it_is_parsed(tmp
     assert result.stderr == (
         f"docker-bake.hcl: the file is {len(targets):,} bytes; bakegen reads bake files of at most 262,144 (256 KiB)\n"
         "  hint: a bake file is far smaller; check that this is the right file\n")
+
+
+# -- import: values as compose reads them ---------------------------------------
+
+
+def compose_project(folder: Path, build: str, service: str = "") -> Path:
+    (folder / "Dockerfile").write_text("FROM scratch AS production\nUSER 10001\n")
+    (folder / "compose.yaml").write_text(f"services:\n  api:\n    build:\n      context: .\n{build}{service}")
+    return folder / "compose.yaml"
+
+
+def test_compose_values_are_read_as_compose_reads_them(tmp_path, run):
+    compose_project(tmp_path, "      args:\n        NESTED: ${A:-${B:-deep}}\n        DOLLARS: \"a$$b\"\n"
+                              "        BOTH: \"$${X}-${Y:-y}\"\n",
+                    "    ports: [\"abc\", \"8000:8000\"]\n")
+    result = run("import", "compose.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    service = load(tmp_path / "matrix.yaml").data["services"]["api"]
+    assert service["args"] == {"NESTED": "deep", "DOLLARS": "a$b", "BOTH": "${X}-y"}
+    assert "  compose.yaml:9:5: ports: 'abc' names no container port (compose refuses it); not imported\n" \
+        in result.stdout
+
+
+def test_compose_values_of_the_wrong_shape_are_located_not_mangled(tmp_path, run):
+    for build, message in [
+        ('      tags: "reg.io/x:1"\n', "compose.yaml:5:7: build.tags: expected a list of tags, not a string\n"
+                                      '  hint: compose refuses it too; write it as a list, e.g. ["reg.io/x:1"]\n'),
+        ("      args: {A: [1, 2]}\n", "compose.yaml:5:14: build.args.A: expected a string, number or boolean, "
+                                     "not a list\n  hint: compose refuses it too; write the value as a string\n"),
+        ("      args: {A: !!float abc}\n", "compose.yaml:5:17: 'abc' is not a valid !!float\n"
+                                          "  hint: remove the tag !!float, or write a value it reads\n"),
+    ]:
+        compose_project(tmp_path, build)
+        result = run("import", "compose.yaml", cwd=tmp_path)
+        assert (result.exit_code, result.stderr) == (2, message)
+        assert not (tmp_path / "matrix.yaml").exists()
+
+
+def test_compose_file_messages_name_the_compose_file(tmp_path, run):
+    (tmp_path / "compose.yaml").write_bytes(b"services:\n  api: {build: caf\xe9}\n")
+    result = run("import", "compose.yaml", cwd=tmp_path)
+    assert (result.exit_code, result.stderr) == (2, "compose.yaml:2:19: the file is not valid UTF-8 (byte 0xe9)\n"
+                                                    "  hint: save compose.yaml as UTF-8\n")
+    (tmp_path / "compose.yaml").write_text("services:\n  api: {build: .}\n" + "#" * (9 * 1024 * 1024) + "\n")
+    result = run("import", "compose.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "compose.yaml: the file is 9,437,213 bytes; bakegen reads compose files of at most 8,388,608 (8 MiB)\n"
+        "  hint: a compose file is far smaller: check that this is the right file\n")

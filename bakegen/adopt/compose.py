@@ -160,7 +160,7 @@ def _fold_profiles(units: list[Unit], draft: Draft, src: _Source) -> list[Unit]:
 
 def _load(path: Path, project_dir: Path) -> _Source:
     display = os.path.relpath(path, project_dir).replace(os.sep, "/") if path.is_absolute() else str(path)
-    doc = load(path, display)
+    doc = load(path, display, what="compose file")
     if not isinstance(doc.data, dict):
         raise BakegenError([Diagnostic("a compose file is a mapping with `services`", file=display, line=1, column=1)])
     return _Source(path, display, doc.data, doc.positions)
@@ -174,8 +174,8 @@ def _text(value: Any, src: _Source, at: tuple[str | int, ...], remarks: list[tup
     it is left out of the text, and either added to `required` for the
     caller to handle, or remarked here.
     """
-    text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
-    if interpolate.has_variables(text):
+    text = _scalar(value, src, at)
+    if "$" in text:  # `$$` is a literal `$` whether or not a variable follows
         text, said, needed = interpolate.interpolate(text)
         remarks.extend((r, src.line(*at)) for r in said)
         if required is not None:
@@ -184,6 +184,15 @@ def _text(value: Any, src: _Source, at: tuple[str | int, ...], remarks: list[tup
             remarks.extend((f"`{r.written}`: compose requires {r.name} from the environment; its value is "
                             "unknown here and left out", src.line(*at)) for r in needed)
     return text
+
+
+def _scalar(value: Any, src: _Source, at: tuple[str | int, ...]) -> str:
+    """A string, number or boolean as the text compose reads (variables not yet substituted);
+    a list or mapping is refused where it is, as compose refuses it, never turned into a repr."""
+    if isinstance(value, dict | list) or value is None:
+        raise _refused(src, at, f"expected a string, number or boolean, not {_kind(value)}",
+                       "compose refuses it too; write the value as a string")
+    return str(value) if not isinstance(value, bool) else ("true" if value else "false")
 
 
 def _ask(draft: Draft, src: _Source, at: tuple[str | int, ...], needed: list[interpolate.Required], what: str,
@@ -195,15 +204,44 @@ def _ask(draft: Draft, src: _Source, at: tuple[str | int, ...], needed: list[int
                    f"from the environment; give {where} in matrix.yaml the value it should have")
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def _mapping(value: Any, src: _Source, at: tuple[str | int, ...]) -> dict[str, Any]:
     """Compose's two forms of args, environment and labels: a mapping, or a list of KEY=VALUE."""
     if isinstance(value, dict):
-        return dict(value)
+        return {str(k): v for k, v in value.items()}
     out: dict[str, Any] = {}
-    for item in value or []:
-        key, sep, val = str(item).partition("=")
+    for item in _list(value, src, at, "KEY=VALUE entries, or a mapping"):
+        key, sep, val = _scalar(item, src, at).partition("=")
         out[key] = val if sep else None
     return out
+
+
+def _list(value: Any, src: _Source, at: tuple[str | int, ...], what: str = "values") -> list[Any]:
+    """`value`, a list in the compose file (absent: empty); anything else is refused where it is,
+    as compose refuses it: a string would otherwise be read one character at a time."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _refused(src, at, f"expected a list of {what}, not {_kind(value)}",
+                       f"compose refuses it too; write it as a list, e.g. [{_example(value)}]")
+    return value
+
+
+def _refused(src: _Source, at: tuple[str | int, ...], message: str, hint: str) -> BakegenError:
+    span = src.line(*at)
+    key = ".".join(str(p) for p in at[2:]) if len(at) > 2 else ".".join(str(p) for p in at)
+    return BakegenError([Diagnostic(f"{key}: {message}", file=src.display, line=span.line, column=span.column,
+                                    hint=hint)])
+
+
+def _kind(value: Any) -> str:
+    return ("a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list)
+            else "an empty value" if value is None else "a string" if isinstance(value, str) else "a single value")
+
+
+def _example(value: Any) -> str:
+    import json
+
+    return json.dumps(str(value), ensure_ascii=False) if not isinstance(value, dict | list) else "..."
 
 
 def _rel(src: _Source, project_dir: Path, value: str) -> str:
@@ -268,8 +306,9 @@ def _unit(name: str, raw: dict[str, Any], src: _Source, project_dir: Path, draft
                         f"(the Dockerfile's final stage) are both stages; `docker buildx bake {other}` "
                         "builds that one for every service", src.line(*at, "build", "target")))
     unit.extra["_harness"] = harness
-    refs = [str(raw["image"])] if raw.get("image") else []
-    refs += [str(t) for t in build.get("tags", [])]
+    refs = [_scalar(raw["image"], src, at + ("image",))] if raw.get("image") else []
+    refs += [_scalar(t, src, at + ("build", "tags"))
+             for t in _list(build.get("tags"), src, at + ("build", "tags"), "tags")]
     switch = re.match(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)", str(raw_target or ""))
     for built in unit.stages:
         # An image named after the switch (app:${BUILD_TARGET}) is named after each stage.
@@ -355,7 +394,7 @@ def _one_tag_for_all_platforms(ref: str, src: _Source, at: tuple[str, ...], rema
 def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[str, ...],
                     remarks: list[tuple[str, Span]], draft: Draft, project_dir: Path) -> None:
     b = at + ("build",)
-    for key, value in _mapping(build.get("args")).items():
+    for key, value in _mapping(build.get("args"), src, b + ("args",)).items():
         line = src.line(*b, "args", key)
         if key in AUTOMATIC_ARGS:
             remarks.append((f"build arg {key}: BuildKit sets it for each platform it builds; "
@@ -378,8 +417,9 @@ def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[s
             else:
                 unit.args[key] = text
     if build.get("platforms"):
-        unit.platforms = tuple(_text(p, src, b + ("platforms",), remarks) for p in build["platforms"])
-    for key, value in _mapping(build.get("additional_contexts")).items():
+        unit.platforms = tuple(_text(p, src, b + ("platforms",), remarks)
+                               for p in _list(build["platforms"], src, b + ("platforms",), "platforms"))
+    for key, value in _mapping(build.get("additional_contexts"), src, b + ("additional_contexts",)).items():
         line = src.line(*b, "additional_contexts", key)
         value = _text(value or "", src, b + ("additional_contexts", key), remarks)
         if re.match(r"^[a-z-]+://|^service:|^target:", value) or not re.match(STAGE_PATTERN, key):
@@ -387,7 +427,7 @@ def _build_settings(unit: Unit, build: dict[str, Any], src: _Source, at: tuple[s
                             line))
         else:
             unit.contexts[key] = _rel(src, project_dir, value)
-    for key, value in _mapping(build.get("labels")).items():
+    for key, value in _mapping(build.get("labels"), src, b + ("labels",)).items():
         unit.labels[key] = _text(value or "", src, b + ("labels", key), remarks)
     for key in build:
         if key not in ("context", "dockerfile", "target", "args", "platforms", "additional_contexts", "labels",
@@ -405,10 +445,15 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
         run["command"] = ([_text(c, src, at + ("command",), remarks) for c in command] if isinstance(command, list)
                           else _text(command, src, at + ("command",), remarks))
         unit.run_lines["command"] = src.line(*at, "command").line
-    ports = raw.get("ports") or []
+    ports = _list(raw.get("ports"), src, at + ("ports",), "ports")
     if ports:
-        container = [_container_port(_text(p if not isinstance(p, dict) else p.get("target", ""), src,
-                                           at + ("ports",), remarks)) for p in ports]
+        written = [_text(p if not isinstance(p, dict) else p.get("target", ""), src, at + ("ports",), remarks)
+                   for p in ports]
+        container = [_container_port(p) for p in written]
+        for text, port in zip(written, container, strict=True):
+            if port is None:
+                remarks.append((f"ports: '{text}' names no container port (compose refuses it); not imported",
+                                src.line(*at, "ports")))
         known = [p for p in container if p]
         if known:
             run["port"] = known[0]
@@ -423,7 +468,7 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
             run["healthcheck"] = check
             unit.run_lines["healthcheck"] = src.line(*at, "healthcheck").line
     env = {}
-    for key, value in _mapping(raw.get("environment")).items():
+    for key, value in _mapping(raw.get("environment"), src, at + ("environment",)).items():
         line = src.line(*at, "environment", key)
         if value is None:
             remarks.append((f"environment {key} has no value (compose passes the caller's); "
@@ -454,7 +499,7 @@ def _run_time(unit: Unit, raw: dict[str, Any], src: _Source, at: tuple[str, ...]
         remarks.append((f"{', '.join(others)}: run-time settings; they stay in {src.path.name}",
                         src.line(*at, others[0])))
     if raw.get("profiles"):
-        unit.profiles = tuple(str(p) for p in raw["profiles"])
+        unit.profiles = tuple(str(p) for p in _list(raw["profiles"], src, at + ("profiles",), "profile names"))
 
 
 def _container_port(text: str) -> int | None:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
 from ..model.platforms import platform_slug
-from ..model.resolved import StageValues
 from . import wheels
 
 if TYPE_CHECKING:
@@ -75,6 +74,20 @@ class PlatformValues:
 
 
 @dataclass(frozen=True)
+class StageRun:
+    """How one Dockerfile stage runs: its ENV around the service's `env`, ENTRYPOINT and CMD."""
+
+    env_before: dict[str, str]  # the matrix stage's values, for keys the service does not set
+    env_after: dict[str, str]  # the service's values for this stage (per_stage)
+    entrypoint: tuple[str, ...]
+    command: tuple[str, ...]
+
+
+# The start of a shell case over $TARGETPLATFORM: (platform, its statements) per arm.
+Case = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class HealthCheckValues:
     command: tuple[str, ...] | None
     interval: str
@@ -94,7 +107,8 @@ class CommonValues:
     home: str
     writable: tuple[str, ...]
     entrypoint: tuple[str, ...]
-    stage_values: dict[str, StageValues]  # Dockerfile stage -> its environment and command
+    # Every Dockerfile stage of the template -> its environment, entrypoint and command.
+    stage_values: dict[str, StageRun]
     command: tuple[str, ...]
     port: int | None
     env: dict[str, str]
@@ -103,6 +117,11 @@ class CommonValues:
     # Per-platform build args reach bake as NAME_<slug> (see bake_arg_name)
     # and the Dockerfile maps them back to NAME in a per-platform stage.
     args_per_platform: dict[str, dict[str, str]]
+    # ARG lines of a stage whose steps read the build args: "platform" for steps
+    # that map per-platform args to their names (arg_case), "shared" for the others.
+    arg_lines: dict[str, tuple[str, ...]]
+    # The case that gives per-platform build args their plain names; () when none differ.
+    arg_case: Case
     workdir: str
     context_paths: dict[str, str]  # named context -> where builder stages see it
     # Every platform the Dockerfile may be built for: the service's own,
@@ -114,6 +133,10 @@ class CommonValues:
     healthcheck: HealthCheckValues | None
     base_build: str | None
     base_run: str | None
+
+    def common_stage(self, stage: str) -> str:
+        """The stage that `stage`'s per-platform stages start from (itself when no value differs)."""
+        return f"{stage}-common" if self.env_per_platform else stage
 
 
 def healthcheck(service: ResolvedService, port: int | None,
@@ -127,12 +150,39 @@ def healthcheck(service: ResolvedService, port: int | None,
                              hc.interval, hc.timeout, hc.start_period, hc.retries)
 
 
-def shared_values(service: ResolvedService, http_probe: Callable[[str], list[str] | None]) -> dict[str, Any]:
-    """The CommonValues fields of `service`, as keywords a runtime's values class takes and may override."""
+def stage_runs(service: ResolvedService, stages: tuple[str, ...]) -> dict[str, StageRun]:
+    """A StageRun for every Dockerfile stage in `stages` and every stage the service builds:
+    a stage it does not build (the template has it anyway) runs the service's command."""
+    out = {}
+    for stage in dict.fromkeys(stages + tuple(service.stage_values)):
+        given = service.stage_values.get(stage)
+        if given is None:
+            out[stage] = StageRun({}, {}, service.entrypoint, service.command)
+        else:
+            out[stage] = StageRun(given.env_before, given.env_after, service.entrypoint, given.command or ())
+    return out
+
+
+def arg_lines(args: tuple[str, ...], arg_names: dict[str, dict[str, str]], platform_known: bool) -> tuple[str, ...]:
+    """ARG lines for a stage: TARGETPLATFORM when its steps pick a platform's values, the
+    common args, then each platform's per-platform args (bake_arg_name) on one line."""
+    return ((("TARGETPLATFORM",) if platform_known else ()) + args
+            + tuple(" ".join(names.values()) for names in arg_names.values()))
+
+
+def shared_values(service: ResolvedService, http_probe: Callable[[str], list[str] | None],
+                  stages: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The CommonValues fields of `service`, as keywords a runtime's values class takes and may
+    override; `stages` are the template's Dockerfile stages."""
     env, env_per_platform = split_per_platform(service.env)
     args, args_per_platform = split_per_platform(service.args)
     arg_names = {slug: {name: bake_arg_name(name, slug) for name in sorted(names)}
                  for slug, names in args_per_platform.items()}
+    platforms = tuple(
+        PlatformValues(wheels.normalise(p), platform_slug(p),
+                       arg_steps=tuple(step for name, arg in arg_names.get(platform_slug(p), {}).items()
+                                       for step in (f'{name}="${{{arg}}}"', f"export {name}")))
+        for p in service.all_platforms)
     user = service.user
     return {
         "service": service.name,
@@ -142,20 +192,19 @@ def shared_values(service: ResolvedService, http_probe: Callable[[str], list[str
         "home": APP_DIR,
         "writable": tuple(w if w.startswith("/") else f"{APP_DIR}/{w}" for w in service.writable),
         "entrypoint": service.entrypoint,
-        "stage_values": service.stage_values,
+        "stage_values": stage_runs(service, stages),
         "command": service.command,
         "port": service.port,
         "env": env,
         "env_per_platform": env_per_platform,
         "args": tuple(sorted(args)),
         "args_per_platform": arg_names,
+        "arg_lines": {"platform": arg_lines(tuple(sorted(args)), arg_names, bool(arg_names)),
+                      "shared": arg_lines(tuple(sorted(args)), {}, False)},
+        "arg_case": tuple((p.target_platform, "; ".join(p.arg_steps)) for p in platforms) if arg_names else (),
         "workdir": workdir(service.context, mirrored=bool(service.contexts)),
         "context_paths": {k: f"/src/{v}" for k, v in sorted(service.contexts.items())},
-        "platforms": tuple(
-            PlatformValues(wheels.normalise(p), platform_slug(p),
-                           arg_steps=tuple(step for name, arg in arg_names.get(platform_slug(p), {}).items()
-                                           for step in (f'{name}="${{{arg}}}"', f"export {name}")))
-            for p in service.all_platforms),
+        "platforms": platforms,
         "secret_mounts": "".join(
             f" --mount=type=secret,id={s.id},env={s.env}" if s.env
             else f" --mount=type=secret,id={s.id},target={s.target or '/run/secrets/' + s.id}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
@@ -45,6 +45,9 @@ class GoValues(common.CommonValues):
     ldflags: tuple[str, ...]  # all of them, the defaults first
     dev_command: tuple[str, ...]
     go_sum: bool
+    module_files: tuple[str, ...]  # what `go mod download` reads
+    build_flags: tuple[str, ...]  # `go build` flags after -trimpath: tags and ldflags
+    binary_path: str  # where production images have the binary
 
 
 class Go(Runtime):
@@ -87,21 +90,31 @@ class Go(Runtime):
         facts = service.facts
         assert isinstance(facts, GoFacts)
         binary = "/var/task/bootstrap" if facts.lambda_runtime else f"/usr/local/bin/{facts.binary}"
-        build_flags = (f"-tags={','.join(facts.tags)}",) if facts.tags else ()
-        shared = common.shared_values(service, self.http_probe)
-        # The binary is the entrypoint; `command` gives its arguments.
-        shared["entrypoint"] = service.entrypoint or (binary,)
+        tag_flags = (f"-tags={','.join(facts.tags)}",) if facts.tags else ()
+        # Strip the symbol table and debug information: smaller images, same behaviour.
+        ldflags = ("-s", "-w") + facts.ldflags
+        # Development runs the source with `go run`, unless per_stage names a command.
+        dev_command = facts.dev_command or ("go", "run", *tag_flags, facts.package)
+        # The binary is the entrypoint of production; `command` gives its arguments.
+        entrypoint = service.entrypoint or (binary,)
+        shared = common.shared_values(service, self.http_probe, STAGES)
+        shared["entrypoint"] = entrypoint
+        shared["stage_values"] = {
+            stage: replace(run, entrypoint=entrypoint) for stage, run in shared["stage_values"].items()}
+        shared["stage_values"]["development"] = replace(shared["stage_values"]["development"],
+                                                        entrypoint=(), command=dev_command)
         return GoValues(
             **shared,
             package=facts.package,
             binary="bootstrap" if facts.lambda_runtime else facts.binary,
             lambda_runtime=facts.lambda_runtime,
             tags=facts.tags,
-            # Strip the symbol table and debug information: smaller images, same behaviour.
-            ldflags=("-s", "-w") + facts.ldflags,
-            # Development runs the source with `go run`, unless per_stage names a command.
-            dev_command=facts.dev_command or ("go", "run", *build_flags, facts.package),
+            ldflags=ldflags,
+            dev_command=dev_command,
             go_sum=facts.go_sum,
+            module_files=("go.mod", "go.sum") if facts.go_sum else ("go.mod",),
+            build_flags=tag_flags + (f'-ldflags="{" ".join(ldflags)}"',),
+            binary_path=binary,
         )
 
 

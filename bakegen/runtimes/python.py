@@ -39,6 +39,19 @@ CURRENT_UV = "ghcr.io/astral-sh/uv:0.13.9"
 IGNORE = common.IGNORE + ("**/__pycache__", "**/*.py[cod]", ".venv", "venv", ".pytest_cache", ".mypy_cache",
                           ".ruff_cache", ".tox", ".nox", ".coverage", "htmlcov", "*.egg-info", "dist", "build")
 
+# Per package manager: its partial of python.Dockerfile.j2, the command that
+# installs requirements (installers do not compile: pip's .pyc files would name
+# its temporary folder), the cache it keeps, and the options that make a cross
+# install take the target platform's wheels ($platform: cross_steps).
+PARTIAL = {"uv": "_python_uv.j2", "poetry": "_python_poetry.j2", "pip": "_python_pip.j2"}
+INSTALLER = {"uv": "uv pip install --python python3", "poetry": "pip install --no-compile",
+             "pip": "pip install --no-compile"}
+CACHE = {"uv": "/root/.cache/uv", "poetry": "/root/.cache/pip", "pip": "/root/.cache/pip"}
+CROSS_FLAGS = {"uv": '--python-platform "$platform" --only-binary :all: ', "poetry": "--only-binary=:all: ",
+               "pip": "--only-binary=:all: "}
+# Requirement lines that name a local folder (sed -E): those packages install from wheels instead.
+STRIP_LOCAL = r"/^(-e[[:space:]]|--editable|\.{1,2}\/|\/|file:)|@ *file:/d"
+
 # What production images leave out of a project's source (the test stage keeps it).
 PRODUCTION_EXCLUDE = ("tests", "test", "test_*.py", "*_test.py", "conftest.py", "pytest.ini", "tox.ini",
                       "noxfile.py", ".coveragerc", "requirements-dev.txt", "dev-requirements.txt")
@@ -194,7 +207,7 @@ class Python(Runtime):
         facts = _facts(service)
         info = facts.project
         uv = facts.manager == "uv"
-        shared = common.shared_values(service, self.http_probe)
+        shared = common.shared_values(service, self.http_probe, STAGES)
         shared["context_paths"] = dict(sorted({**shared["context_paths"],
                                                **{k: f"/src/{v}" for k, v in facts.local_contexts.items()}}.items()))
         # Local packages are found at their place in the mirrored project layout.
@@ -210,29 +223,51 @@ class Python(Runtime):
             test_requirements = (dev,) if dev else ()
         dev_paths = (["/app/src"] if info.src_layout else []) + (["/opt/python-dev"] if dev else []) + ["/opt/python"]
         test_paths = ([f"{workdir}/src"] if info.src_layout else []) + ["/opt/python-test"]
-        shared["platforms"] = tuple(
+        platforms = shared["platforms"] = tuple(
             replace(p, mode=facts.modes[platform],
                     cross_steps=tuple(cross_steps(platform, facts.libc, uv)) if wheels.cross_installable(platform)
                     else ())
             for p, platform in zip(shared["platforms"], service.all_platforms, strict=True))
+        args, arg_names = shared["args"], shared["args_per_platform"]
+        installs = {
+            # On the build platform, for the target platform's wheels: every
+            # install step picks that platform's tags.
+            "cross": InstallValues(
+                args=common.arg_lines(args, arg_names, platform_known=True),
+                case=tuple((p.target_platform, "; ".join(p.cross_steps + p.arg_steps))
+                           for p in platforms if p.cross_steps),
+                flags=CROSS_FLAGS[facts.manager]),
+            # On the target platform: only per-platform build args differ.
+            "native": InstallValues(args=shared["arg_lines"]["platform"], case=shared["arg_case"],
+                                    uv_stage="uv-target"),
+            "test": InstallValues(args=shared["arg_lines"]["shared"]),
+        }
         return PythonValues(
             **shared,
             uv_image=facts.uv_image,
             poetry_packages=tuple(poetry_packages(facts.poetry_version)),
             package_manager=facts.manager,
+            partial=PARTIAL[facts.manager],
+            installer=INSTALLER[facts.manager],
+            cache=CACHE[facts.manager],
+            installs=installs,
+            install_stages=(("builder", "/opt/python"),) + ((("dev-builder", "/opt/python-dev"),) if dev else ()),
             requirements=requirements,
             dev_requirements=dev,
             test_requirements=test_requirements,
             dev_groups=info.dev_groups,
             has_extras=info.has_extras,
+            dev_export=((f"--with {','.join(info.dev_groups)}",) if info.dev_groups else ())
+            + (("--all-extras",) if info.has_extras else ()),
+            strip_local=STRIP_LOCAL if facts.local_packages else None,
             installable=info.installable,
             local_packages=facts.local_packages,
             wheel_sources=((".",) if info.installable else ()) + facts.local_packages,
             pythonpath={"run": "/opt/python", "development": ":".join(dev_paths), "test": ":".join(test_paths)},
-            scripts={"run": "/opt/python/bin",
-                     # development starts from base, whose PATH has /opt/python/bin already.
-                     "development": "/opt/python-dev/bin" if dev else "",
-                     "test": "/opt/python-test/bin"},
+            path={"run": "/opt/python/bin:$PATH",
+                  # development starts from base, whose PATH has /opt/python/bin already.
+                  "development": "/opt/python-dev/bin:$PATH" if dev else "$PATH",
+                  "test": "/opt/python-test/bin:$PATH"},
             system_packages_build=facts.system_packages_build,
             system_packages_run=facts.system_packages_run,
             production_exclude=PRODUCTION_EXCLUDE + service.production_exclude,
@@ -242,22 +277,40 @@ class Python(Runtime):
 
 
 @dataclass(frozen=True)
+class InstallValues:
+    """How one stage of python.Dockerfile.j2 installs requirements."""
+
+    args: tuple[str, ...]  # its ARG lines
+    case: common.Case = ()  # the per-platform shell case before the installer
+    flags: str = ""  # installer options before the requirements, each followed by a space
+    uv_stage: str = "uv"  # the stage uv is copied from (uv only)
+
+
+@dataclass(frozen=True)
 class PythonValues(common.CommonValues):
     """What python.Dockerfile.j2 renders."""
 
     uv_image: str | None
     poetry_packages: tuple[str, ...]  # what pip installs into the builder's Poetry venv
     package_manager: str
+    partial: str  # the template of the package manager's steps (PARTIAL)
+    installer: str  # the command that installs requirements files
+    cache: str  # the installer's cache folder, a cache mount
+    # The stages that install, by kind: "cross" and "native" (builders, v.modes), "test".
+    installs: dict[str, InstallValues]
+    install_stages: tuple[tuple[str, str], ...]  # (stage, the folder it installs into) that later stages copy
     requirements: str  # the exported (or pip's own) requirements file
     dev_requirements: str | None
     test_requirements: tuple[str, ...]
     dev_groups: tuple[str, ...]
     has_extras: bool
+    dev_export: tuple[str, ...]  # Poetry: export options for the dev requirements
+    strip_local: str | None  # sed expression that drops local packages from requirements; None: none
     installable: bool  # the project itself builds into a wheel
     local_packages: tuple[str, ...]
     wheel_sources: tuple[str, ...]  # folders built into wheels
     pythonpath: dict[str, str]  # stage kind -> PYTHONPATH
-    scripts: dict[str, str]  # stage kind -> folder of console scripts
+    path: dict[str, str]  # stage kind -> PATH, console scripts first
     system_packages_build: tuple[str, ...]
     system_packages_run: tuple[str, ...]
     production_exclude: tuple[str, ...]

@@ -228,3 +228,51 @@ def test_compose_file_messages_name_the_compose_file(tmp_path, run):
     assert result.stderr == (
         "compose.yaml: the file is 9,437,213 bytes; bakegen reads compose files of at most 8,388,608 (8 MiB)\n"
         "  hint: a compose file is far smaller: check that this is the right file\n")
+
+
+# -- import and init: what they read from and write to --------------------------
+
+
+def test_import_names_what_is_not_a_file_to_import(tmp_path, run):
+    os.mkfifo(tmp_path / "compose.yaml")
+    for source, problem in (("/dev/null", "not a regular file (a pipe, socket or device)"),
+                            ("compose.yaml", "not a regular file (a pipe, socket or device)"),
+                            ("missing.yaml", "file not found")):
+        result = run("import", source, cwd=tmp_path)
+        assert (result.exit_code, result.stderr) == (
+            2, f"{source}: {problem}\n  hint: pass a docker-compose.yml or a docker-bake.hcl\n")
+
+
+def test_a_pipe_as_a_compose_services_dockerfile_does_not_hang_import(tmp_path):
+    compose_project(tmp_path, "      dockerfile: Dockerfile.pipe\n")
+    os.mkfifo(tmp_path / "Dockerfile.pipe")
+    result = run_process("import", "compose.yaml", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "  Dockerfile.pipe (service 'api', compose.yaml:2) is missing or BuildKit cannot parse it\n" in result.stdout
+
+
+def test_a_matrix_into_a_folder_that_does_not_exist_yet_finds_the_dockerfiles(tmp_path, run):
+    compose_project(tmp_path, "")
+    result = run("import", "compose.yaml", "-o", "new/matrix.yaml", cwd=tmp_path)
+    assert "is missing" not in result.stdout
+    assert "new/matrix.yaml:" in result.stdout and "'../Dockerfile' is outside the project folder" in result.stdout
+
+
+def test_init_and_import_into_a_path_that_cannot_be_written_say_so(tmp_path, run, monkeypatch):
+    compose_project(tmp_path, "")
+    (tmp_path / "afile").write_text("not a folder\n")
+    for command in (["init", "."], ["import", "compose.yaml"]):
+        result = run(*command, "-o", "afile/matrix.yaml", cwd=tmp_path)
+        assert (result.exit_code, result.stderr) == (
+            2, "afile/matrix.yaml: cannot write: a part of this path is a file, not a folder\n"
+               "  hint: choose another path with -o\n")
+    import bakegen.render.write
+
+    def denied(*args, **kwargs):  # chmod does not stop root, who may run these tests
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(bakegen.render.write.tempfile, "mkstemp", denied)
+    result = run("import", "compose.yaml", "-o", "out.yaml", cwd=tmp_path)
+    assert (result.exit_code, result.stderr) == (
+        2, "out.yaml: cannot write: Permission denied\n"
+           "  hint: check the folder's permissions and free space, or choose another path with -o\n")

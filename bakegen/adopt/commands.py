@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BakegenError, Diagnostic
+from ..files.read import is_regular
 from .draft import Draft, Note
 from .emit import emit
 
@@ -70,9 +71,10 @@ def import_files(sources: list[str], output: str | None = None) -> Adopted:
     """
     paths = [Path(s) for s in sources]
     for p in paths:
-        if not p.is_file():
-            raise BakegenError([Diagnostic("file not found", file=str(p),
-                                           hint="pass a docker-compose.yml or a docker-bake.hcl")])
+        if not is_regular(p):
+            what = ("is a folder, not a file" if p.is_dir() else "not a regular file (a pipe, socket or device)"
+                    if p.exists() else "file not found")
+            raise BakegenError([Diagnostic(what, file=str(p), hint="pass a docker-compose.yml or a docker-bake.hcl")])
     if paths[0].suffix in BAKE_SUFFIXES and len(paths) > 1:
         raise BakegenError([Diagnostic("import reads one bake file at a time", file=str(paths[1]))])
     if paths[0].suffix not in BAKE_SUFFIXES and len(paths) == 1:
@@ -156,11 +158,11 @@ def _refuse_existing(target: Path) -> None:
 
 def _finish(draft: Draft, target: Path, sources: tuple[str, ...]) -> Adopted:
     from ..pipeline import load_text
-    from ..render.write import atomic_write
+    from ..render.write import make_folders, write_file
 
     text = emit(draft)
     # The folder first: the matrix's paths are relative to it, also in memory.
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(target)
     problems: tuple[Diagnostic, ...] = ()
     try:
         load_text(text, target)
@@ -168,7 +170,7 @@ def _finish(draft: Draft, target: Path, sources: tuple[str, ...]) -> Adopted:
         problems = tuple(d for d in exc.diagnostics if not _explained(d, draft))
     # Checked again just before writing: nothing may have appeared meanwhile.
     _refuse_existing(target)
-    atomic_write(target, text)
+    write_file(target, text)
     services = draft.data.get("services", {})
     return Adopted(target, len(services), len(draft.data.get("stages", {})), sources, tuple(draft.sorted_notes()),
                    tuple(e.message for e in draft.edits), problems)

@@ -3,6 +3,7 @@ the user it ends as, the command it runs, and what fixes the platform it builds 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,13 +115,23 @@ class DockerfileInfo:
         return self.last_user if target is None or target == self.last else None
 
 
+# A Dockerfile is a few KiB; a larger file is not read (BuildKit's own limit is far above).
+MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
+
+
 def read(path: Path) -> DockerfileInfo | None:
-    """Parse `path` with BuildKit's parser; None if it is missing or unparsable."""
+    """Parse `path` with BuildKit's parser; None if it is missing, unparsable, not a regular
+    file (a FIFO would block the parser) or larger than MAX_DOCKERFILE_BYTES."""
     import dockerfile
 
+    from ..files.read import read_bytes
     from ..runtimes.dockerfile import final_users
 
+    # `..` collapses on the path, not on the disk: the matrix's folder (`import -o new/m.yaml`)
+    # may not exist yet.
+    path = Path(os.path.realpath(path))
     try:
+        read_bytes(path, MAX_DOCKERFILE_BYTES)  # only a regular file of bounded size reaches the parser
         commands = dockerfile.parse_file(str(path))
         users = final_users(path)
     except (dockerfile.GoParseError, dockerfile.GoIOError, OSError, UnicodeDecodeError):
@@ -179,6 +190,7 @@ def _final_user(sections: list[Stage], users: dict[str, str | None]) -> str | No
 def language(context: Path, info: DockerfileInfo | None) -> str | None:
     """The runtime that could generate this image's Dockerfile ("python" or "go"), from the
     build context's project files, else the images the Dockerfile builds FROM; None: neither."""
+    context = Path(os.path.realpath(context))
     if (context / "go.mod").is_file():
         return "go"
     if any((context / name).is_file() for name in ("pyproject.toml", "requirements.txt", "setup.py", "Pipfile")):

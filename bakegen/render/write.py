@@ -476,17 +476,29 @@ def write_file(path: Path, text: str, hint: str = "choose another path with -o")
     Raises BakegenError naming the file when it cannot be written: a folder
     without permission, a file where a folder must be, a folder in its place.
     """
+    make_folders(path, hint)
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise _unwritable(path, exc, hint) from None
+
+
+def make_folders(path: Path, hint: str = "choose another path with -o") -> None:
+    """Make the folders `path` goes in; a BakegenError naming `path` when they cannot be made."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, text)
-    except (FileExistsError, NotADirectoryError):
-        raise BakegenError([Diagnostic("cannot write: a part of this path is a file, not a folder",
-                                       file=str(path), hint=hint)]) from None
-    except IsADirectoryError:
-        raise BakegenError([Diagnostic("cannot write: this is a folder", file=str(path), hint=hint)]) from None
     except OSError as exc:
-        raise BakegenError([Diagnostic(f"cannot write: {exc.strerror or exc}", file=str(path),
-                                       hint=f"check the folder's permissions and free space, or {hint}")]) from None
+        raise _unwritable(path, exc, hint) from None
+
+
+def _unwritable(path: Path, exc: OSError, hint: str) -> BakegenError:
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        return BakegenError([Diagnostic("cannot write: a part of this path is a file, not a folder",
+                                        file=str(path), hint=hint)])
+    if isinstance(exc, IsADirectoryError):
+        return BakegenError([Diagnostic("cannot write: this is a folder", file=str(path), hint=hint)])
+    return BakegenError([Diagnostic(f"cannot write: {exc.strerror or exc}", file=str(path),
+                                    hint=f"check the folder's permissions and free space, or {hint}")])
 
 
 def _umask() -> int:

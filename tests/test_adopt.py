@@ -576,3 +576,51 @@ def test_init_takes_the_command_the_project_runs(case, run, tmp_path):
     adopt(run, project, "init", "-o", "b.yaml")
     assert "    # From compose.yaml:4; CHANGE it if the container runs another.\n" \
            "    command: [gunicorn, \"-b\", \":7000\", wsgi:app]\n    port: 7000\n" in (project / "b.yaml").read_text()
+
+
+@pytest.mark.parametrize("specs, pinned, expected", [
+    ([">=3.9"], None, ("3.14", False)),  # the newest allowed, not the lowest bound
+    ([">=3.9,<3.13"], None, ("3.12", False)),
+    (["^3.10"], None, ("3.14", False)),
+    (["~3.10"], None, ("3.10", True)),  # only an end-of-life release fits: said so
+    (["==3.11.*"], None, ("3.11", False)),
+    (["!=3.14.*,>=3.10"], None, ("3.13", False)),
+    ([">=3.9", ">=3.9,<3.13"], None, ("3.12", False)),  # requires-python and the lock's own
+    ([">=3.9"], "3.11.4", ("3.11", False)),  # .python-version, while supported
+    ([">=3.9"], "3.9", ("3.14", False)),  # an end-of-life pin when a supported release fits
+    ([], None, ("3.14", False)),
+])
+def test_init_builds_with_the_newest_python_the_project_allows(specs, pinned, expected):
+    from bakegen.adopt.versions import python_version
+
+    assert python_version(specs, pinned) == expected
+
+
+def test_a_locked_package_without_wheels_for_a_release_rules_it_out():
+    from bakegen.adopt.versions import python_version
+
+    wheels = {"pydantic-core": ["pydantic_core-2.10.1-cp312-cp312-manylinux_2_17_x86_64.whl",
+                                "pydantic_core-2.10.1-cp313-cp313-manylinux_2_17_x86_64.whl"],
+              "six": ["six-1.16.0-py2.py3-none-any.whl"], "orjson": ["orjson-3.10-cp38-abi3-manylinux_2_17_x86_64.whl"],
+              "docopt": []}
+    assert python_version([">=3.9"], wheels=wheels) == ("3.13", False)
+
+
+@pytest.mark.parametrize("line, toolchain, expected", [
+    ("1.27", None, ("1.27", False)), ("1.26", None, ("1.26", False)),
+    ("1.21", None, ("1.26", True)),  # end of life: the oldest supported release builds it too
+    ("1.22", "1.27", ("1.27", False)), ("1.29", None, ("1.29", False)),  # newer than bakegen knows: as written
+])
+def test_init_builds_go_with_a_supported_release_of_the_go_line(line, toolchain, expected):
+    from bakegen.adopt.versions import go_version
+
+    assert go_version(line, toolchain) == expected
+
+
+def test_init_names_supported_images(case, run):
+    folder = case("templates")
+    adopt(run, folder, "init")
+    text = (folder / "matrix.yaml").read_text()
+    assert "  # go.mod says go 1.21 (the oldest Go it builds with), which is end of life; Go 1.26 builds it too.\n" \
+           "  go: golang:1.26-bookworm\n" in text
+    assert "  python: python:3.14-slim-bookworm\n" in text

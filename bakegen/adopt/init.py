@@ -16,7 +16,7 @@ from typing import Any
 
 from ..runtimes.common import TEMPLATE_STAGES
 from ..model.fields import STAGE_PATTERN
-from . import dockerfiles, scan
+from . import dockerfiles, scan, versions
 from .draft import Draft
 from .layout import UNNAMED_FINAL, platform_limit, project_name, role, shipped_target
 
@@ -49,6 +49,9 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
         key = _unique(next(names), services)
         image = "python" if p.version == main_version else f"python{p.version.replace('.', '')}"
         images[image] = f"python:{p.version}-slim-bookworm"
+        if p.version_eol:
+            d.comment(("images", image), f"CPython {p.version} is end of life, but the newest release "
+                      f"{p.folder}/ allows ({p.version_spec}); widen it to build with a supported one.")
         service: dict[str, Any] = {"runtime": "python", "context": rel(p.folder)}
         if image != "python":
             service["base"] = image
@@ -86,9 +89,16 @@ def draft_for(root: Path, matrix_dir: Path) -> Draft:
                 "deploy: CHOOSE one of deploy_targets")
         services[key] = service
 
+    go_versions = [versions.go_version(g.version, g.toolchain) for g in found.go]
+    if go_versions:
+        go, moved = max(go_versions, key=lambda v: tuple(int(p) for p in v[0].split(".")))
+        images["go"] = f"golang:{go}-bookworm"
+        said = sorted({f"go {g.version}" for g in found.go if g.version})
+        if moved or any(m for _, m in go_versions):
+            d.comment(("images", "go"), f"go.mod says {', '.join(said)} (the oldest Go it builds with), which is end of "
+                      f"life; Go {go} builds it too.")
     for g in found.go:
         key = _unique(next(names), services)
-        images["go"] = f"golang:{g.version}-bookworm"
         service = {"runtime": "go", "context": rel(g.folder)}
         stages = ["test", "production"] if g.has_tests else ["production"]
         service["stages"] = stages

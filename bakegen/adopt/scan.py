@@ -19,6 +19,8 @@ from typing import Any
 
 from ..files.read import MIB, is_regular, read_bytes
 from ..runtimes.pyproject import detect_manager
+from ..runtimes.wheels import lock_files
+from .versions import python_version
 
 SKIP = {"node_modules", "__pycache__", "venv", "dist", "build", "vendor", "testdata", "generated", "site-packages"}
 MAX_DEPTH = 5
@@ -51,6 +53,8 @@ class PythonProject:
     command: list[str] | None
     has_tests: bool
     dockerfiles: list[str] = field(default_factory=list)
+    version_eol: bool = False  # the newest release it allows is end of life
+    version_spec: str = ""  # what decided the version, as the project writes it
     command_from: str = ""  # what the command was found in ("" for a guess)
     port: int | None = None  # the port the command listens on, when it says
     dependencies: frozenset[str] = frozenset()  # normalised names of its dependencies
@@ -66,6 +70,7 @@ class GoProgram:
     has_tests: bool
     replaces: dict[str, str] = field(default_factory=dict)  # module -> folder relative to the root
     dockerfiles: list[str] = field(default_factory=list)
+    toolchain: str = ""  # go.mod's toolchain line, e.g. "1.24"
 
 
 @dataclass
@@ -170,8 +175,9 @@ def _python(folder: Path, rel: str, names: set[str]) -> PythonProject | None:
         return None
     lock = {"uv": "uv.lock", "poetry": "poetry.lock", "pip": "requirements.txt"}[manager]
     lock = lock if lock in names else None
-    spec = str(project.get("requires-python") or poetry.get("dependencies", {}).get("python", ""))
-    version = re.search(r"3\.(\d+)", spec)
+    specs, pinned = _python_constraints(folder, names, project, poetry, lock)
+    wheels = lock_files(folder / lock) if lock and lock != "requirements.txt" else None
+    version, eol = python_version(specs, pinned, wheels)
     scripts = project.get("scripts") or poetry.get("scripts") or {}
     deps = _dependencies(folder, names, project, poetry)
     command: list[str] | None = [next(iter(scripts))] if scripts else None
@@ -187,8 +193,26 @@ def _python(folder: Path, rel: str, names: set[str]) -> PythonProject | None:
         elif "main.py" in names:
             command = ["python", "main.py"]
     has_tests = _is_dir(folder / "tests") or any(n.startswith("test_") and n.endswith(".py") for n in names)
-    return PythonProject(rel, manager, lock, f"3.{version.group(1)}" if version else "3.12", command, has_tests,
+    said = ", ".join([*(f"requires {s}" for s in dict.fromkeys(specs)), *([f".python-version {pinned}"] if pinned
+                                                                        else [])])
+    return PythonProject(rel, manager, lock, version, command, has_tests, version_eol=eol, version_spec=said,
                          command_from=command_from, port=port, dependencies=deps)
+
+
+def _python_constraints(folder: Path, names: set[str], project: dict[str, Any], poetry: dict[str, Any],
+                        lock: str | None) -> tuple[list[str], str | None]:
+    """(the Python specifiers a project states, its .python-version): requires-python,
+    Poetry's python dependency, and the lock file's own record of them."""
+    python = poetry.get("dependencies", {}).get("python")
+    specs = [str(project.get("requires-python") or ""), str(python) if isinstance(python, str) else ""]
+    if lock == "uv.lock":
+        specs.append(str(_toml(folder / lock).get("requires-python", "")))
+    elif lock == "poetry.lock":
+        specs.append(str(_toml(folder / lock).get("metadata", {}).get("python-versions", "")))
+    pinned = (_text(folder / ".python-version") or "").strip().splitlines() if is_regular(folder / ".python-version") \
+        else []
+    found = re.match(r"(?:cpython-|python)?(3\.\d+)", pinned[0].strip()) if pinned else None
+    return [s for s in specs if s], found.group(1) if found else None
 
 
 def _dependencies(folder: Path, names: set[str], project: dict[str, Any], poetry: dict[str, Any]) -> frozenset[str]:
@@ -276,6 +300,7 @@ def _go(root: Path, folder: Path, rel: str) -> GoProgram | None:
         return None
     module = re.search(r"^module\s+(\S+)", text, re.M)
     version = re.search(r"^go\s+(\d+\.\d+)", text, re.M)
+    toolchain = re.search(r"^toolchain\s+go(\d+\.\d+)", text, re.M)
     package = None
     if _has_main(folder):
         package = "."
@@ -290,8 +315,9 @@ def _go(root: Path, folder: Path, rel: str) -> GoProgram | None:
     # one by another module (=> example.com/fork v1.2.3) needs no context.
     for old, new in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+(\.{1,2}/\S*|/\S*)\s*$", text, re.M):
         replaces[old] = _rel(root, _real(folder / new) or Path(os.path.normpath(folder / new)))
-    return GoProgram(rel, module.group(1) if module else rel, version.group(1) if version else "1.24", package,
-                     _is_lambda(text, folder / package), _has_go_tests(folder), replaces)
+    return GoProgram(rel, module.group(1) if module else rel, version.group(1) if version else "", package,
+                     _is_lambda(text, folder / package), _has_go_tests(folder), replaces,
+                     toolchain=toolchain.group(1) if toolchain else "")
 
 
 def _is_lambda(go_mod: str, main: Path) -> bool:

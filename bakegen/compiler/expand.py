@@ -14,7 +14,8 @@ import re
 from .. import runtimes
 from ..errors import BakegenError, Diagnostic
 from ..files import dockerignore
-from ..model.plan import GeneratedDockerfile, Group, Inputs, Interpolated, Plan, Target, Var, Variable, display
+from ..model.plan import (CACHE_EXPORT, LOCAL_PLATFORM, SOURCE_DATE_EPOCH, GeneratedDockerfile, Group, Inputs,
+                          Interpolated, Plan, Target, Var, Variable, display)
 from ..model.resolved import Cache, Resolved, ResolvedService, bake_name
 from ..runtimes.common import bake_arg_name, split_per_platform
 from ..runtimes.image_of import base_context
@@ -30,19 +31,12 @@ ATTESTATIONS = ("type=provenance,mode=max", "type=sbom")
 DOCKERFILE_NAME = "Dockerfile"
 # The target docker/metadata-action's bake file defines.
 METADATA_ACTION = "docker-metadata-action"
-# Bake variable that narrows every target to the local machine's platform.
-LOCAL_PLATFORM = "LOCAL_PLATFORM"
-# Bake variable that turns on cache export: local and pull-request builds
-# cannot write to the cache registry, so only push and CI builds do.
-CACHE_EXPORT = "CACHE_EXPORT"
-# Bake variable with the commit's time, for reproducible pushed images. It goes
-# to the image exporter, which sets the image's times and rewrites its files'
-# (rewrite-timestamp), and not to the build as a build arg: BuildKit stamps
-# WORKDIR folders with that arg, so no cached step would survive a new commit.
-# `store=false` because Docker's own builder cannot rewrite an image it also
-# unpacks into its store ("rewrite-timestamp conflicts with unpack",
-# moby/buildkit#4230): these images are pushed, not loaded.
-SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+# The commit's time goes to the image exporter, which sets the image's times
+# and rewrites its files' (rewrite-timestamp), and not to the build as a build
+# arg: BuildKit stamps WORKDIR folders with that arg, so no cached step would
+# survive a new commit. `store=false` because Docker's own builder cannot
+# rewrite an image it also unpacks into its store ("rewrite-timestamp
+# conflicts with unpack", moby/buildkit#4230): these images are pushed, not loaded.
 EPOCH_OUTPUT = (("type=image,rewrite-timestamp=true,store=false,source-date-epoch=", Var(SOURCE_DATE_EPOCH)),)
 
 

@@ -38,6 +38,38 @@ def repository(ref: str) -> str:
     return name if sep and "/" not in tag else ref
 
 
+# Bake variable that narrows every target to the local machine's platform
+# (buildx's own BAKE_LOCAL_PLATFORM).
+LOCAL_PLATFORM = "LOCAL_PLATFORM"
+BAKE_LOCAL_PLATFORM = "BAKE_LOCAL_PLATFORM"
+# Bake variable that turns on cache export: local and pull-request builds
+# cannot write to the cache registry, so only push and CI builds do.
+CACHE_EXPORT = "CACHE_EXPORT"
+# Bake variable with the commit's time, for reproducible pushed images.
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+
+
+@dataclass(frozen=True)
+class Empty:
+    """The test that a string bake variable is empty (HCL: NAME == "")."""
+
+    var: Var
+
+
+# An item of a bake list: a string, an interpolated one, or a bake variable's value.
+Item = str | Interpolated | Var
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A bake list chosen when bake reads the file (HCL: test ? then : otherwise);
+    `test` is a bool bake variable, or Empty(variable)."""
+
+    test: Var | Empty
+    then: tuple[Item, ...]
+    otherwise: tuple[Item, ...]
+
+
 @dataclass(frozen=True)
 class Variable:
     name: str
@@ -100,6 +132,28 @@ class Target:
     # `output`): the image exporter rewrites file times to it.
     epoch_output: tuple[Interpolated, ...] = ()
     inputs: Inputs = Inputs()
+
+    # The attributes whose value bake chooses when it reads the file, from the
+    # fields above: () where the target has none.
+    @property
+    def bake_platforms(self) -> Choice:
+        return Choice(Var(LOCAL_PLATFORM), (Var(BAKE_LOCAL_PLATFORM),), self.platforms)
+
+    @property
+    def bake_attest(self) -> tuple[str, ...] | Choice:
+        if self.attest or not self.push_attest:
+            return self.attest
+        return Choice(Var(LOCAL_PLATFORM), (), self.push_attest)
+
+    @property
+    def bake_cache_to(self) -> Choice | tuple[()]:
+        return Choice(Var(CACHE_EXPORT), self.cache_to, ()) if self.cache_to else ()
+
+    @property
+    def bake_output(self) -> tuple[str, ...] | Choice:
+        if self.output or not self.epoch_output:
+            return self.output
+        return Choice(Empty(Var(SOURCE_DATE_EPOCH)), (), self.epoch_output)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import jinja2
 import jinja2.bccache
 
 from ..cache import cache_dir
-from ..model.plan import Interpolated, Var
+from ..model.plan import Choice, Empty, Interpolated, Item, Var
 
 BAKE_TEMPLATE = "docker-bake.hcl.j2"
 # The bakegen package folder: the wheel carries the templates in it (_templates).
@@ -75,8 +75,12 @@ def hcl_string(value: str | Interpolated) -> str:
     return '"' + "".join(parts) + '"'
 
 
-def hcl_list(values: Sequence[str | Interpolated]) -> str:
-    return "[" + ", ".join(hcl_string(v) for v in values) + "]"
+def hcl_list(values: Sequence[Item] | Choice) -> str:
+    """A list expression: items (a bake variable's value stands bare), or a Choice of two lists."""
+    if isinstance(values, Choice):
+        test = f'{values.test.var.name} == ""' if isinstance(values.test, Empty) else values.test.name
+        return f"{test} ? {hcl_list(values.then)} : {hcl_list(values.otherwise)}"
+    return "[" + ", ".join(v.name if isinstance(v, Var) else hcl_string(v) for v in values) + "]"
 
 
 def hcl_value(value: str | bool) -> str:

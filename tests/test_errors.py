@@ -207,3 +207,25 @@ def test_schema_to_a_path_that_cannot_be_written_is_a_message(tmp_path, run, mon
     assert result.exit_code == 2
     assert result.stderr == ("schema.json: cannot write: Permission denied\n"
                              "  hint: check the folder's permissions and free space, or choose another path with -o\n")
+
+
+def test_every_pattern_of_the_schema_has_words_for_a_mistake():
+    """A value that does not match a field's pattern is told what the field takes, never the
+    regular expression (`String should match pattern '^[a-z0-9]...'`)."""
+    from bakegen.model.load import PATTERN_MEANINGS
+    from bakegen.model.schema import Matrix
+
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            found.update(v for k, v in node.items() if k == "pattern" and isinstance(v, str))
+            for k, v in node.items():
+                if k != "pattern":
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(Matrix.model_json_schema())
+    assert found and found <= set(PATTERN_MEANINGS), sorted(found - set(PATTERN_MEANINGS))

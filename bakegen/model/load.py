@@ -27,6 +27,22 @@ PATTERN_MEANINGS = {
     r"^[a-z0-9][a-z0-9._:/-]*$": ("a valid registry", "lowercase letters, digits, '.', '_', ':', '/' and '-'"),
     r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$": ("an image reference", "e.g. python:3.12-slim or name@sha256:..."),
     r"^\d+(ms|s|m|h)$": ("a duration", "a whole number with ms, s, m or h, e.g. 30s"),
+    r"^(builtin|[a-z0-9][a-z0-9._/:@-]*)$": ("a Dockerfile syntax", "`builtin`, or an image, e.g. docker/dockerfile:1"),
+    r"^-[A-Za-z][^\s'\"\\$`]*$|^[^\s'\"\\$`-][^\s'\"\\$`]*$": (
+        "a linker flag", "one word without spaces, quotes, backslashes, '$' or backticks, e.g. -s or -X=main.v=1"),
+    r"^/": ("an absolute path", "a path that starts with /, e.g. /run/secrets/token"),
+    r"^2\.\d{1,2}$": ("a glibc version", "2. and a minor version, e.g. 2.36"),
+    r"^[A-Za-z0-9._-]+$": ("a valid file name", "letters, digits, '.', '_' and '-'"),
+    r"^[A-Za-z0-9_.-]+$": ("a valid build tag", "letters, digits, '.', '_' and '-'"),
+    r"^[^\n\r\x00]+$": ("one line", "text without line breaks or NUL"),
+    r"^[^\n\r]+$": ("one line", "text without line breaks"),
+    r"^[^\s\x00]+$": ("a URL", "one word without spaces, e.g. https://github.com/example/shop"),
+    r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?(=[A-Za-z0-9.+~:*-]+)?$": (
+        "a Debian package", "its name, e.g. libpq5, with :ARCH or =VERSION if needed (libpq5=15.*)"),
+    r"^[a-z_][a-z0-9_-]{0,31}$": (
+        "a valid user name", "up to 32 lowercase letters, digits, '_' and '-', starting with a letter or '_'"),
+    r"^\.github/workflows/[A-Za-z0-9._-]+\.ya?ml$": ("a workflow path", "a .yml file in .github/workflows/"),
+    r"^\d+(\.\d+){1,2}$": ("a version", "numbers separated by dots, e.g. 2.5.1"),
 }
 
 
@@ -120,10 +136,9 @@ def _diagnostic(error: Any, doc: Document) -> Diagnostic:
         path = path[:-1]
         is_key = True
     elif kind == "string_pattern_mismatch":
-        known = PATTERN_MEANINGS.get(error["ctx"]["pattern"])
-        if known:
-            what, how = known
-            message = f"'{error['input']}' is not {what}: use {how}"
+        # Never the regular expression itself: it tells a user nothing.
+        what, how = PATTERN_MEANINGS.get(error["ctx"]["pattern"], ("valid here", ""))
+        message = f"'{error['input']}' is not {what}" + (f": use {how}" if how else "")
     elif kind in {"dict_type", "model_type"}:
         message = f"expected a mapping, not a {_kind(error['input'])}"
     elif kind == "list_type":

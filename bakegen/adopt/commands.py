@@ -16,6 +16,7 @@ from ..errors import BakegenError, Diagnostic
 from ..files.read import is_regular
 from .draft import Draft, Note
 from .emit import emit
+from .scan import COMPOSE_FILES, OVERRIDE_FILES  # the files compose reads on its own
 
 BAKE_SUFFIXES = (".hcl", ".json")
 
@@ -31,15 +32,6 @@ class Adopted:
     notes: tuple[Note, ...]  # what was not imported
     edits: tuple[str, ...]  # what to change in the user's files
     problems: tuple[Diagnostic, ...]  # what `bakegen validate` says that no edit above explains
-
-
-# The files `docker compose` reads on its own, in its order of preference
-# (compose-go's DefaultFileNames and DefaultOverrideFileNames): the first base
-# file found, then the first override file beside it. Any other file is read
-# only when named with -f.
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
-                  "docker-compose.override.yaml")
 
 
 def variants_of(compose: Path) -> list[Path]:

@@ -276,3 +276,10 @@ def test_init_and_import_into_a_path_that_cannot_be_written_say_so(tmp_path, run
     assert (result.exit_code, result.stderr) == (
         2, "out.yaml: cannot write: Permission denied\n"
            "  hint: check the folder's permissions and free space, or choose another path with -o\n")
+
+
+def test_a_file_with_no_from_is_no_dockerfile_and_no_line_0_is_named(tmp_path, run):
+    compose_project(tmp_path, "      dockerfile: /etc/passwd\n")
+    result = run("import", "compose.yaml", cwd=tmp_path)
+    assert ":0:" not in result.stdout
+    assert "  /etc/passwd (service 'api', compose.yaml:2) is missing or BuildKit cannot parse it\n" in result.stdout

@@ -120,8 +120,8 @@ MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
 
 
 def read(path: Path) -> DockerfileInfo | None:
-    """Parse `path` with BuildKit's parser; None if it is missing, unparsable, not a regular
-    file (a FIFO would block the parser) or larger than MAX_DOCKERFILE_BYTES."""
+    """Parse `path` with BuildKit's parser; None if it is missing, unparsable, has no FROM, is not
+    a regular file (a FIFO would block the parser) or is larger than MAX_DOCKERFILE_BYTES."""
     import dockerfile
 
     from ..files.read import read_bytes
@@ -171,6 +171,8 @@ def read(path: Path) -> DockerfileInfo | None:
                 stage.goarch = (goarch.group(1), command.start_line)
         if cmd == "RUN" and _GO_BUILD.search(text) and not stage.go_build:
             stage.go_build = command.start_line
+    if not sections:
+        return None  # no FROM: BuildKit builds nothing from it (`compose ... dockerfile: /etc/passwd`)
     named = [s.name for s in sections if s.name]
     last = sections[-1] if sections else None
     return DockerfileInfo(path, tuple(named), last.name if last else None, last.line if last else 0, users,

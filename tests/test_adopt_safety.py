@@ -279,7 +279,10 @@ def test_init_and_import_into_a_path_that_cannot_be_written_say_so(tmp_path, run
 
 
 def test_a_file_with_no_from_is_no_dockerfile_and_no_line_0_is_named(tmp_path, run):
-    compose_project(tmp_path, "      dockerfile: /etc/passwd\n")
-    result = run("import", "compose.yaml", cwd=tmp_path)
+    (tmp_path / "app").mkdir()
+    compose_project(tmp_path / "app", "      dockerfile: /etc/passwd\n")
+    result = run("import", "compose.yaml", cwd=tmp_path / "app")
+    assert result.stdout.startswith("wrote matrix.yaml:"), "the matrix is written where import runs, never at /"
+    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["Dockerfile", "compose.yaml", "matrix.yaml"]
     assert ":0:" not in result.stdout
     assert "  /etc/passwd (service 'api', compose.yaml:2) is missing or BuildKit cannot parse it\n" in result.stdout

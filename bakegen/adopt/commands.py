@@ -78,7 +78,8 @@ def import_files(sources: list[str], output: str | None = None) -> Adopted:
         # A matrix's paths stay inside its folder (unless allow_outside says otherwise):
         # put it where every context is, as compose and bake reach `..` from their file.
         folder = _holding_every_path(draft, target.parent)
-        if folder != target.parent.resolve():
+        # Never above the folder import runs in: `dockerfile: /etc/passwd` would put it at /.
+        if folder != target.parent.resolve() and folder.is_relative_to(Path.cwd().resolve()):
             shown = os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
             target = Path(shown) / "matrix.yaml"
             _refuse_existing(target)

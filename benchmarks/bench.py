@@ -4,17 +4,25 @@ Each service has three stages, two platforms, args and labels, and the
 project uses a registry build cache. For each size, every measurement is a
 separate process (interpreter start-up included), the median of --runs:
 
+- validate: `bakegen validate`
 - render:  `bakegen render` into a project with no generated files
 - no-op:   `bakegen render` again, nothing changed (must write nothing)
 - check:   `bakegen check`
 - peak RSS of the render into an empty project
+- bake:    `docker buildx bake --print` of the rendered files (what every
+  build starts with), run interleaved with the renders, so that the ratio
+  render / bake holds on a shared, noisy machine where seconds do not
 
-Also measures the repository's example. Run from the repository root:
+Every Python service shares one build context with a real lock file (the
+example's catalog-api: pyproject.toml and a 58 KB uv.lock), as a monorepo's
+services often do. Also measures the repository's example. Run from the
+repository root:
 
-    python benchmarks/bench.py [--sizes 10 100 1000] [--runs 5]
+    python benchmarks/bench.py [--sizes 10 100 1000] [--runs 5] [--buildx PATH]
 
-It uses only the project's own dependencies. Timings are for this script,
-never assertions in the test suite.
+The bake column needs a buildx plugin binary (--buildx, BAKEGEN_BUILDX, the
+end-to-end suite's, or `docker buildx`); without one it is left out.
+Timings are for this script, never assertions in the test suite.
 """
 
 from __future__ import annotations
@@ -44,14 +52,16 @@ CHILD = (
 )
 
 
+# A real uv project whose lock file every synthetic Python service shares.
+LOCKED_PROJECT = REPO / "example" / "services" / "catalog-api"
+
+
 def synthetic(root: Path, services: int) -> Path:
     """Write a project with `services` services; return its matrix.yaml."""
     ctx = root / "services" / "app"
     (ctx / "app").mkdir(parents=True)
-    (ctx / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1.0.0"\n'
-                                        'requires-python = ">=3.11"\ndependencies = []\n\n[dependency-groups]\ndev = ["pytest>=8"]\n')
-    (ctx / "uv.lock").write_text('version = 1\nrequires-python = ">=3.11"\n\n[[package]]\n'
-                                 'name = "app"\nversion = "1.0.0"\nsource = { virtual = "." }\n')
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy2(LOCKED_PROJECT / name, ctx / name)
     (ctx / "app" / "__init__.py").write_text("")
     go = root / "services" / "fn"
     go.mkdir(parents=True)
@@ -110,9 +120,27 @@ def run(matrix: Path, *args: str) -> tuple[float, int, int]:
     return elapsed, int(rss), code
 
 
-def measure(source: Path, runs: int) -> dict[str, float]:
+def buildx_command(given: str | None) -> list[str] | None:
+    """How to run buildx: --buildx, BAKEGEN_BUILDX, the end-to-end suite's, or `docker buildx`."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from buildx import buildx_command as found  # the tests' finder
+
+    if given:
+        return [given]
+    return found()
+
+
+def bake_print(buildx: list[str], folder: Path) -> float:
+    """Wall seconds of `bake --print` of every target in `folder`."""
+    start = time.perf_counter()
+    subprocess.run([*buildx, "bake", "--print"], cwd=folder, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def measure(source: Path, runs: int, buildx: list[str] | None) -> dict[str, float]:
     """Median timings for one project folder (copied fresh for cold renders)."""
-    render, noop, check, rss = [], [], [], []
+    times: dict[str, list[float]] = {k: [] for k in ("validate", "render", "noop", "check", "bake", "rss")}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
             work = Path(tmp) / f"run{i}"
@@ -122,28 +150,39 @@ def measure(source: Path, runs: int) -> dict[str, float]:
             shutil.rmtree(work / "generated", ignore_errors=True)
             shutil.rmtree(work / "example" / "generated", ignore_errors=True)
             matrix = work / "matrix.yaml"
+            seconds, _, code = run(matrix, "validate")
+            assert code == 0, f"validate failed in {work}"
+            times["validate"].append(seconds)
             seconds, peak, code = run(matrix, "render")
             assert code == 0, f"render failed in {work}"
-            render.append(seconds)
-            rss.append(peak)
+            times["render"].append(seconds)
+            times["rss"].append(peak)
+            if buildx:  # right after the render it is compared with
+                times["bake"].append(bake_print(buildx, work))
             before = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
             seconds, _, code = run(matrix, "render")
             assert code == 0
-            noop.append(seconds)
+            times["noop"].append(seconds)
             after = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
             assert before == after, "a no-op render wrote files"
             seconds, _, code = run(matrix, "check")
             assert code == 0, "check found stale files right after render"
-            check.append(seconds)
-    return {"render": statistics.median(render), "noop": statistics.median(noop),
-            "check": statistics.median(check), "rss": max(rss) / 1024}
+            times["check"].append(seconds)
+    out = {k: statistics.median(v) for k, v in times.items() if v and k != "rss"}
+    out["rss"] = max(times["rss"]) / 1024
+    if buildx:
+        # Ratio of each run's render to the bake --print right after it, then the median.
+        out["ratio"] = statistics.median(r / b for r, b in zip(times["render"], times["bake"], strict=True))
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--buildx", help="a docker-buildx plugin binary, for the bake --print comparison")
     args = parser.parse_args()
+    buildx = buildx_command(args.buildx)
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,21 +190,28 @@ def main() -> int:
         example.mkdir()
         shutil.copy2(REPO / "matrix.yaml", example / "matrix.yaml")
         shutil.copytree(REPO / "example", example / "example")
-        rows.append(("example (10 services)", measure(example, args.runs)))
+        rows.append(("example (10 services)", measure(example, args.runs, buildx)))
         for n in args.sizes:
             project = Path(tmp) / f"n{n}"
             project.mkdir()
             synthetic(project, n)
-            rows.append((f"N = {n}", measure(project, args.runs)))
+            rows.append((f"N = {n}", measure(project, args.runs, buildx)))
 
     cpus = os.cpu_count()
     print(f"bakegen benchmark: Python {platform.python_version()}, {platform.machine()}, {cpus} CPUs, "
           f"median of {args.runs} runs, each a separate process")
     print()
-    print("| matrix | render (empty) | render (no-op) | check | peak RSS |")
-    print("|---|---|---|---|---|")
+    bake = " bake --print | render / bake |" if buildx else ""
+    print(f"| matrix | validate | render (empty) | render (no-op) | check | peak RSS |{bake}")
+    print("|---|---|---|---|---|---|" + ("---|---|" if buildx else ""))
     for name, m in rows:
-        print(f"| {name} | {m['render']:.2f} s | {m['noop']:.2f} s | {m['check']:.2f} s | {m['rss']:.0f} MB |")
+        line = (f"| {name} | {m['validate']:.2f} s | {m['render']:.2f} s | {m['noop']:.2f} s | {m['check']:.2f} s "
+                f"| {m['rss']:.0f} MB |")
+        if buildx:
+            line += f" {m['bake']:.2f} s | {m['ratio']:.2f} |"
+        print(line)
+    if not buildx:
+        print("\n(no buildx found: the bake --print comparison is left out; see --buildx)")
     by_size = {name: m for name, m in rows}
     if "N = 100" in by_size and "N = 1000" in by_size:
         ratio = by_size["N = 1000"]["render"] / by_size["N = 100"]["render"]

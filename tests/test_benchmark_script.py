@@ -13,7 +13,8 @@ def test_benchmark_script_prints_its_table():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "| matrix | render (empty) | render (no-op) | check | peak RSS |" in lines
+    assert any(line.startswith("| matrix | validate | render (empty) | render (no-op) | check | peak RSS |")
+               for line in lines)
     assert any(line.startswith("| N = 3 |") for line in lines)
     assert any(line.startswith("| example (10 services) |") for line in lines)
 

@@ -115,6 +115,8 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
         builder = bake_args[bake_args.index("--builder") + 1]
     found = buildx_module.probe(builder)
     buildx_module.check_can_build(found, rendered.plan, bake_args)
+    # A builder of several nodes: which node builds which platform (on stderr).
+    buildx_module.report_nodes(found, rendered.plan, bake_args)
     # buildx before 0.19 has no --allow (and checks no entitlements).
     allow = list(rendered.allow) if found.supports_allow else []
     command = [found.docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *bake_args]

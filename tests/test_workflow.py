@@ -160,18 +160,23 @@ def test_docs_show_the_current_graph(run):
 
 
 def fake_docker(folder: Path, buildx_ok: bool = True, version: str = "v0.29.1", driver: str = "docker",
-                containerd: bool = True) -> Path:
+                containerd: bool = True, inspect: str | None = None, inspect_fails: str | None = None) -> Path:
     """A `docker` that records its argv, one call per line, in docker.log, and
-    answers version, inspect and info like a docker with that buildx and builder."""
+    answers version, inspect and info like a docker with that buildx and builder
+    (`inspect`: the whole text `buildx inspect` prints; `inspect_fails`: its error)."""
     script = folder / "docker"
     log = folder / "docker.log"
     store = "io.containerd.snapshotter.v1" if containerd else "overlay2"
+    (folder / "inspect.txt").write_text(inspect if inspect is not None else f"Name:   default\nDriver: {driver}\n")
+    (folder / "inspect.err").write_text(inspect_fails or "")
     script.write_text(
         "#!/bin/sh\n"
         f'echo "$PWD|$*" >> "{log}"\n'
         + ("" if buildx_ok else 'if [ "$1" = buildx ] && [ "$2" = version ]; then echo "docker: unknown command: buildx" >&2; exit 1; fi\n')
         + f'if [ "$1" = buildx ] && [ "$2" = version ]; then echo "github.com/docker/buildx {version} 1234abc"; fi\n'
-        + f'if [ "$1" = buildx ] && [ "$2" = inspect ]; then printf "Name:   default\\nDriver: {driver}\\n"; fi\n'
+        + (f'if [ "$1" = buildx ] && [ "$2" = inspect ]; then cat "{folder / "inspect.err"}" >&2; exit 1; fi\n'
+           if inspect_fails else "")
+        + f'if [ "$1" = buildx ] && [ "$2" = inspect ]; then cat "{folder / "inspect.txt"}"; fi\n'
         + f'if [ "$1" = info ]; then echo \'[["driver-type","{store}"]]\'; fi\n'
         + "exit 0\n"
     )
@@ -245,6 +250,101 @@ def test_bake_uses_any_driver_but_docker_for_multi_platform(example, run, tmp_pa
     docker_with(tmp_path, monkeypatch, containerd=False, driver="docker-container")
     assert run("render", "-f", str(example)).exit_code == 0
     assert run("bake", "-f", str(example), "insights").exit_code == 0
+
+
+# `docker buildx inspect multinode` of a builder with a node per architecture (buildx 0.29.1; 0.13.1
+# prints the same fields), as the end-to-end suite makes it (tests/e2e/test_multinode.py).
+MULTINODE = """Name:          multinode
+Driver:        remote
+Last Activity: 2026-12-02 03:23:13 +0000 UTC
+
+Nodes:
+Name:             amd64
+Endpoint:         unix:///run/buildkit-amd64.sock
+Status:           running
+BuildKit version: v0.0.0+unknown
+Platforms:        linux/amd64*, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4
+Labels:
+ org.mobyproject.buildkit.worker.executor:             containerd
+GC Policy rule#0:
+ All:            false
+ Filters:        type==source.local,type==exec.cachemount,type==source.git.checkout
+
+Name:             arm64
+Endpoint:         unix:///run/buildkit-arm64.sock
+Status:           running
+BuildKit version: v0.0.0+unknown
+Platforms:        linux/arm64*, linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4
+Labels:
+ org.mobyproject.buildkit.worker.executor:             containerd
+"""
+
+
+def test_bake_says_which_node_of_a_multi_node_builder_builds_which_platform(example, run, tmp_path, monkeypatch):
+    # The local engine keeps the classic image store: it is not the builder, so it does not matter.
+    log = docker_with(tmp_path, monkeypatch, containerd=False, inspect=MULTINODE)
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("bake", "-f", str(example), "push", "--builder", "multinode", "--push")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ("builder multinode: 2 nodes (remote driver); buildx sends each platform to its node:\n"
+                             "  node amd64 builds linux/amd64\n"
+                             "  node arm64 builds linux/arm64\n")
+    assert result.stdout == ""  # bake's own output (`--print`: JSON) stays alone on stdout
+    calls = log.read_text().splitlines()
+    assert f"{os.getcwd()}|buildx inspect --builder multinode" in calls
+    assert bake_calls(log) == [f"{example.parent}|buildx bake --file docker-bake.hcl push --builder multinode --push"]
+    # One platform: one node's work; the other node has none of it.
+    result = run("bake", "-f", str(example), "--builder=multinode", "storefront")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[1:] == ["  node amd64 builds linux/amd64",
+                                              "  node arm64: none of this bake's platforms"]
+    result = run("bake", "-f", str(example), "insights", "--builder", "multinode", "--set", "*.platform=linux/arm64")
+    assert result.stderr.splitlines()[1:] == ["  node amd64: none of this bake's platforms",
+                                              "  node arm64 builds linux/arm64"]
+
+
+def test_bake_says_where_a_platform_no_node_declares_goes(example, run, tmp_path, monkeypatch):
+    # Two amd64 nodes, neither declared; the second has not started, so its platforms are not known.
+    two_amd64 = MULTINODE.replace("linux/amd64*, ", "linux/amd64, ").replace(
+        "Platforms:        linux/arm64*, linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4\n", "")
+    two_amd64 = two_amd64.replace("Status:           running\nBuildKit version: v0.0.0+unknown\n\nLabels", "")
+    docker_with(tmp_path, monkeypatch, driver="docker-container", inspect=two_amd64.replace(
+        "Name:             arm64\nEndpoint:         unix:///run/buildkit-arm64.sock\nStatus:           running",
+        "Name:             second\nEndpoint:         ssh://builder@second\nStatus:           inactive"))
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("bake", "-f", str(example), "insights-production", "--builder", "multinode")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[1:] == [
+        "  node amd64 builds linux/amd64 (its BuildKit reports it; no node declares it with --platform)",
+        "  node amd64 builds linux/arm64 (no node declares it; buildx picks a node once the builder has started: "
+        "`docker buildx inspect --bootstrap multinode` shows what each runs)",
+        "  node second (inactive): none of this bake's platforms"]
+    # Both started and amd64 only: arm64 goes to the first node, under emulation.
+    docker_with(tmp_path, monkeypatch, inspect=MULTINODE.replace("linux/amd64*, ", "linux/amd64, ").replace(
+        "linux/arm64*, ", ""))
+    result = run("bake", "-f", str(example), "insights-production", "--builder", "multinode")
+    assert "  node amd64 builds linux/arm64 (no node declares or runs it: RUN steps for it need emulation there)" \
+        in result.stderr.splitlines()
+
+
+def test_bake_names_the_builder_it_cannot_inspect(example, run, tmp_path, monkeypatch):
+    log = docker_with(tmp_path, monkeypatch, inspect_fails='ERROR: no builder "nope" found')
+    assert run("render", "-f", str(example)).exit_code == 0
+    result = run("bake", "-f", str(example), "--builder", "nope", "insights")
+    assert result.exit_code == 2
+    assert result.stderr == ('docker: cannot inspect the builder nope: ERROR: no builder "nope" found\n'
+                             "  hint: `docker buildx ls` lists the builders; `docker buildx inspect --bootstrap NAME` "
+                             "starts one\n")
+    assert bake_calls(log) == []
+
+
+def test_bake_says_nothing_of_nodes_for_a_builder_of_one(example, run, docker_log):
+    assert run("render", "-f", str(example)).exit_code == 0
+    single = MULTINODE.split("\nName:             arm64", 1)[0] + "\n"
+    (docker_log.parent / "inspect.txt").write_text(single)
+    result = run("bake", "-f", str(example), "insights")
+    assert result.exit_code == 0
+    assert "node" not in result.stderr
 
 
 def test_bake_passes_entitlements_only_to_buildx_that_has_them(tmp_path, run, monkeypatch):

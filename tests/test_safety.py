@@ -452,3 +452,17 @@ def test_a_generated_folder_that_links_to_itself_is_refused(project, run):
         assert result.stderr == (
             f"{matrix}:2:1: 'generated' leads through a symbolic link that leads to itself (a loop)\n"
             "  hint: remove the link, or point it elsewhere\n")
+
+
+def test_a_pipe_as_a_template_override_is_reported_without_waiting(project):
+    from test_errors import run_process
+
+    matrix = project("template-overrides")
+    override = next((matrix.parent / "docker/templates").glob("python.Dockerfile.j2"))
+    override.unlink()
+    os.mkfifo(override)  # a plain template loader would wait for a writer forever
+    result = run_process("render", cwd=matrix.parent)
+    assert result.returncode == 2
+    assert result.stderr == (f"{override.resolve()}: not a regular file (a pipe, socket or device)\n"
+                             "  hint: a template override is a file: put one in its place, or remove it to use the "
+                             "shipped template\n")

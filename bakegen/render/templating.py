@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -141,6 +141,34 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
             pass
 
 
+# A template is a few KiB; an override larger than this is not one.
+MAX_TEMPLATE_BYTES = 1024 * 1024
+
+
+class _Overrides(jinja2.BaseLoader):
+    """A project's folder of template overrides, read as every user file is: only a regular
+    file, bounded (a FIFO named python.Dockerfile.j2 would block a plain loader forever)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        from ..errors import BakegenError, Diagnostic
+        from ..files.read import decode, problem, read_bytes
+
+        path = self.folder.joinpath(*jinja2.loaders.split_template_path(template))  # refuses `..`
+        try:
+            raw = read_bytes(path, MAX_TEMPLATE_BYTES)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise jinja2.TemplateNotFound(template) from None
+        except OSError as exc:
+            message, _ = problem(exc, "template")
+            raise BakegenError([Diagnostic(message, file=str(path), hint="a template override is a file: "
+                                           "put one in its place, or remove it to use the shipped template")]) from None
+        mtime = path.stat().st_mtime
+        return decode(raw, str(path)), str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
+
+
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     folder = cache_dir("templates")
     return _BytecodeCache(str(folder)) if folder else None
@@ -155,7 +183,7 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
     # replace a single block.
     loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"bakegen": shipped}, delimiter="/"), shipped]
     if override_dir:
-        loaders.insert(0, jinja2.FileSystemLoader(override_dir))
+        loaders.insert(0, _Overrides(override_dir))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         bytecode_cache=_bytecode_cache(),

@@ -145,7 +145,8 @@ one_line = st.text(alphabet=st.characters(exclude_characters="\x00\n\r", exclude
     "arg": no_nul, "env": one_line, "label_value": no_nul,
     # Label keys that read like secrets ("api-token") are refused, rightly.
     "label_key": no_nul.filter(lambda key: not looks_secret(key)),
-    "tag": st.from_regex(r"[A-Za-z0-9._-]{0,20}", fullmatch=True),
+    # A valid tag: validate checks every expanded image name ("api:" or "api:-x" are not).
+    "tag": st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,19}", fullmatch=True),
 }))
 def test_accepted_values_roundtrip_exactly(values):
     files = render(values)

@@ -248,6 +248,32 @@ def list_targets(matrix_file: str) -> None:
 
 @cli.command()
 @matrix_option
+@templates_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a table; json: the digests and what each is made of.")
+@click.argument("names", nargs=-1, metavar="[TARGET|GROUP]...")
+@handle_errors
+def inputs(matrix_file: str, templates: str | None, fmt: str, names: tuple[str, ...]) -> None:
+    """Print each target's input digest, and each platform's.
+
+    The same inputs give the same digest on any machine, in any folder or
+    clone: file contents and project-relative paths, the rendered Dockerfile,
+    templates, images, bake attributes and bakegen's version, never a path
+    or a file time. Built images carry the target's digest as the label
+    dev.bakegen.inputs (`bakegen bake` and the generated workflow set it).
+    """
+    from .pipeline import render_project
+    from .tools import digests
+
+    rendered = render_project(matrix_file, templates)
+    selected = digests.targets_named(rendered.plan, names, matrix_file)
+    found = digests.compute(rendered.plan, rendered.project_dir, rendered.files, rendered.templates)
+    show = digests.as_json if fmt == "json" else digests.table
+    click.echo(show(rendered.plan, found, selected), nl=False)
+
+
+@cli.command()
+@matrix_option
 @handle_errors
 def sizes(matrix_file: str) -> None:
     """Check pushed image sizes per platform against each service's size_budget.

@@ -21,6 +21,9 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from ..model.plan import Plan, Target, display, repository
 from ..model.resolved import GithubCi
 
+# The image label with a target's input digest (tools/digests.py computes it).
+LABEL = "dev.bakegen.inputs"
+
 # A bash function that replaces bake's ${REGISTRY} and ${TAG} by the job's env values
 # (plain substitution: nothing from a variable is evaluated as shell code).
 EXPAND = (

@@ -168,6 +168,9 @@ class _Overrides(jinja2.BaseLoader):
         mtime = path.stat().st_mtime
         return decode(raw, str(path)), str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
 
+    def list_templates(self) -> list[str]:
+        return sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*") if p.is_file())
+
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     folder = cache_dir("templates")

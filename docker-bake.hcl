@@ -129,6 +129,11 @@ group "ledger" {
   targets = ["ledger-development", "ledger-production"]
 }
 
+group "none" {
+  description = "No target: what `bakegen affected` names when nothing changed."
+  targets = []
+}
+
 target "catalog-api-development" {
   description = "catalog-api at stage development"
   context = "example/services/catalog-api"

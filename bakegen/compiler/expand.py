@@ -19,6 +19,7 @@ from ..model.plan import (CACHE_EXPORT, LOCAL_PLATFORM, SOURCE_DATE_EPOCH, Gener
 from ..model.resolved import Cache, Resolved, ResolvedService, bake_name
 from ..runtimes.common import bake_arg_name, split_per_platform
 from ..runtimes.image_of import base_context
+from .names import NOTHING
 
 # Lambda and other single-manifest targets reject image indexes, and
 # attestations turn a single-platform push into an index.
@@ -290,5 +291,8 @@ def _groups(resolved: Resolved, targets: list[Target]) -> tuple[Group, ...]:
     for service in resolved.services:
         groups.append(Group(bake_name(service.name), f"Every stage of {service.name}.",
                             tuple(by_service.get(service.name, ()))))
+    # What `bakegen affected` prints when nothing is affected: bake given no
+    # target would build the default group, `docker buildx bake none` builds nothing.
+    groups.append(Group(NOTHING, "No target: what `bakegen affected` names when nothing changed.", ()))
     return tuple(groups)
 

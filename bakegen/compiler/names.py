@@ -6,7 +6,9 @@ from ..errors import Path
 from ..model.resolved import ResolvedService, bake_name
 from .scope import Scope
 
-RESERVED_GROUPS = ("default", "push")
+# The empty group `none`: what `bakegen affected` names when nothing changed.
+NOTHING = "none"
+RESERVED_GROUPS = ("default", "push", NOTHING)
 
 
 class Names(Scope):

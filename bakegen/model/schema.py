@@ -99,6 +99,18 @@ class Project(Model):
         description="URL of the source repository: the OCI label org.opencontainers.image.source.",
         examples=["https://github.com/example/shop"],
     )
+    emulation: Literal["allow", "warn", "forbid"] = Field(
+        "warn",
+        description=(
+            "What to do about steps that only run under emulation (QEMU) when one machine builds "
+            "every platform of a service: RUN steps of a `runtime: dockerfile` service that execute "
+            "on the target platform, and Python dependencies installed on the target platform "
+            "(`python.builder: native`, or `auto` without wheels). `warn`: say so at render, per "
+            "service and platform, with the step's line; `forbid`: refuse the matrix; `allow`: "
+            "say nothing (each platform has a native builder, as the generated CI gives it)."
+        ),
+        examples=["forbid"],
+    )
     attestations: bool = Field(
         True,
         description=(

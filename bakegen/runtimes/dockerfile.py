@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
+from . import emulation
 from .base import Runtime
 from .common import split_per_platform
 
@@ -113,15 +115,59 @@ def stages_of(path: Path) -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class DockerfileFacts:
+    """What a user's Dockerfile says, read once while resolving."""
+
+    # RUN steps that execute on the target platform in the stages the service builds.
+    target_runs: tuple[emulation.RunStep, ...]
+    emulation: str  # project.emulation: allow, warn or forbid
+
+
 class Dockerfile(Runtime):
     """The user's Dockerfile keeps the user's own .dockerignore, images and health check tools."""
 
     name = "dockerfile"
 
     def facts(self, service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,
-              files: ProjectFiles) -> tuple[None, list[Diagnostic]]:
+              files: ProjectFiles) -> tuple[DockerfileFacts | None, list[Diagnostic]]:
         assert service.dockerfile is not None
-        return None, _check(service, spec, matrix, files.root)
+        errors = _check(service, spec, matrix, files.root)
+        if errors:
+            return None, errors
+        import dockerfile
+
+        commands = dockerfile.parse_file(str(files.root / service.dockerfile))  # parsed by _check already
+        facts = DockerfileFacts(emulation.target_runs(commands, service.targets.values()), matrix.project.emulation)
+        if facts.emulation == "forbid" and _needs_emulation(service, facts):
+            errors.append(Diagnostic(
+                f"{_emulation_text(service, facts)}, and project.emulation is forbid",
+                path=("services", service.name, "dockerfile"),
+                hint="run those steps in a stage `FROM --platform=$BUILDPLATFORM` that cross-builds for "
+                     "$TARGETPLATFORM, or build the service for one platform"))
+        return facts, errors
+
+    def warnings(self, service: ResolvedService) -> list[str]:
+        facts = service.facts
+        if not isinstance(facts, DockerfileFacts) or facts.emulation != "warn" or not _needs_emulation(service, facts):
+            return []
+        return [f"service '{service.name}': {_emulation_text(service, facts, platform)}: needs emulation (QEMU) "
+                f"or a native {platform.rpartition('/')[2]} builder"
+                for platform in service.platforms]
+
+
+def _needs_emulation(service: ResolvedService, facts: DockerfileFacts) -> bool:
+    """One machine builds every platform of the service: steps on the target platform need emulation
+    for the platforms that are not the machine's own."""
+    return len(service.platforms) > 1 and bool(facts.target_runs)
+
+
+def _emulation_text(service: ResolvedService, facts: DockerfileFacts, platform: str | None = None) -> str:
+    steps = facts.target_runs
+    lines = ", ".join(str(s.line) for s in steps[:5]) + (", ..." if len(steps) > 5 else "")
+    where = platform or ", ".join(service.platforms)
+    return (f"{len(steps)} RUN step{'s' if len(steps) != 1 else ''} of {service.dockerfile} "
+            f"(line{'s' if len(steps) != 1 else ''} {lines}) run on {where}")
 
 
 def _check(service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,

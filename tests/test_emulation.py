@@ -1,0 +1,63 @@
+"""Steps that only run under emulation are said before the build, not found mid-build."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import PROJECTS
+
+MATRIX = """\
+version: 1
+project: {{name: emu, registry: registry.example.com/emu{project}}}
+images: {{python: python:3.12-slim}}
+stages: {{production: {{push: true}}}}
+services:
+  app: {{runtime: dockerfile, context: legacy, dockerfile: legacy/{dockerfile}{service}}}
+"""
+
+
+def make(tmp_path, dockerfile="Dockerfile.run", project="", service=""):
+    shutil.copytree(PROJECTS / "minimal" / "legacy", tmp_path / "legacy")
+    (tmp_path / "matrix.yaml").write_text(MATRIX.format(dockerfile=dockerfile, project=project, service=service))
+    return tmp_path
+
+
+def test_run_steps_on_the_target_platform_are_named_per_platform_with_their_lines(tmp_path, run):
+    result = run("validate", cwd=make(tmp_path))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "warning: service 'app': 2 RUN steps of legacy/Dockerfile.run (lines 5, 6) run on linux/amd64: "
+        "needs emulation (QEMU) or a native amd64 builder",
+        "warning: service 'app': 2 RUN steps of legacy/Dockerfile.run (lines 5, 6) run on linux/arm64: "
+        "needs emulation (QEMU) or a native arm64 builder",
+    ]
+
+
+@pytest.mark.parametrize("case", [
+    # Its RUN steps run in a stage on the build platform only.
+    dict(dockerfile="Dockerfile.build-platform"),
+    # One platform: a machine of that architecture builds it natively.
+    dict(service=", platforms: [linux/arm64]"),
+    # Each platform has a native builder (the generated CI gives it one).
+    dict(project=", emulation: allow"),
+])
+def test_no_warning_where_no_emulation_is_needed(tmp_path, run, case):
+    root = make(tmp_path, **case)
+    (root / "legacy" / "Dockerfile.build-platform").write_text(
+        "FROM --platform=$BUILDPLATFORM python:3.12-slim AS build\nRUN echo on the build machine\n"
+        "FROM build AS tools\nRUN echo still there\n"
+        "FROM python:3.12-slim AS production\nCOPY --from=tools /etc/hostname /built\nUSER 10001:10001\n")
+    result = run("validate", cwd=root)
+    assert result.exit_code == 0, result.stderr
+    assert "emulation" not in result.stderr
+
+
+def test_forbid_makes_it_an_error_located_at_the_service(tmp_path, run):
+    result = run("render", cwd=make(tmp_path, project=", emulation: forbid"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("matrix.yaml:6:")
+    assert "2 RUN steps of legacy/Dockerfile.run (lines 5, 6) run on linux/amd64, linux/arm64, and " \
+           "project.emulation is forbid" in result.stderr
+    assert not (tmp_path / "docker-bake.hcl").exists()

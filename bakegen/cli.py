@@ -249,6 +249,47 @@ def list_targets(matrix_file: str) -> None:
 @cli.command()
 @matrix_option
 @templates_option
+@click.option("--since", metavar="REF", default=None,
+              help="Compare the working tree with this commit (a branch, tag or hash; git). "
+                   "Without it every target counts as affected.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the targets to build, one per line, for `docker buildx bake $(...)`, and why on "
+                   "stderr; json: every target, its input digests and what to do with it.")
+@click.option("--registry", is_flag=True,
+              help="Look in the registry (REGISTRY, TAG) for images of unaffected pushed targets with the "
+                   "same input digest: those are re-tagged, the others built.")
+@click.option("--reuse-tag", "reuse_tags", multiple=True, metavar="TAG",
+              help="With --registry, also look at the tags this TAG value makes (repeatable).")
+@click.argument("names", nargs=-1, metavar="[TARGET|GROUP]...")
+@handle_errors
+def affected(matrix_file: str, templates: str | None, since: str | None, fmt: str, registry: bool,
+             reuse_tags: tuple[str, ...], names: tuple[str, ...]) -> None:
+    """List the targets whose inputs differ between REF and the working tree.
+
+    Both are compiled and their plans compared: a target is affected when
+    a file its build reads, its Dockerfile, its template, its base images,
+    its bake attributes, its tags or platforms, an image it is built on, or
+    bakegen's version differ. Build them with
+    `docker buildx bake $(bakegen affected --since origin/main)`; with nothing
+    affected that prints `none`, a group that builds nothing. Exit 0, or 2
+    for a bad matrix, an unknown REF, TARGET or GROUP, or no git repository.
+    """
+    from .tools import affected as affected_module
+
+    result = affected_module.affected(matrix_file, since, names, registry, reuse_tags, templates)
+    _warn(result.plan.warnings)
+    if fmt == "text":
+        out, err = affected_module.text(result)
+        for line in err:
+            click.echo(printable(line), err=True)
+        click.echo(out, nl=False)
+    else:
+        click.echo(affected_module.as_json(result), nl=False)
+
+
+@cli.command()
+@matrix_option
+@templates_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a table; json: the digests and what each is made of.")
 @click.argument("names", nargs=-1, metavar="[TARGET|GROUP]...")

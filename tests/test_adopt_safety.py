@@ -48,7 +48,7 @@ def test_init_reads_only_regular_go_files_and_never_waits(tmp_path):
     go_program(tmp_path / "svc")
     os.mkfifo(tmp_path / "svc/pipe.go")  # reading it would wait for a writer forever
     (tmp_path / "svc/zero.go").symlink_to("/dev/zero")  # never ends
-    (tmp_path / "svc/cmd/tool.go").mkdir(parents=True)  # a folder named like a Go file
+    (tmp_path / "svc/tool.go").mkdir()  # a folder named like a Go file
     result = run_process("init", ".", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "runtime: go" in (tmp_path / "matrix.yaml").read_text()

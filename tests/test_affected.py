@@ -146,6 +146,11 @@ def test_a_template_override_affects_the_services_that_use_it(affected, repo, ru
     override.write_text('{% extends "bakegen/go.Dockerfile.j2" %}\n')
     assert affected() == FINALIZE  # the same Dockerfile, from another template source
     override.unlink()
+    # The partial of one package manager's steps: the services that use that manager.
+    poetry = repo / "templates" / "_python_poetry.j2"
+    poetry.write_text('{% extends "bakegen/_python_poetry.j2" %}\n')
+    assert services(affected()) == ["orchestrator", "portal", "portal-scheduler", "portal-web", "reducer"]
+    poetry.unlink()
     (repo / "templates" / "python.Dockerfile.j2").write_text('{% extends "bakegen/python.Dockerfile.j2" %}\n')
     assert services(affected()) == sorted([*PYTHON, "portal-web", "portal-scheduler"])
 
@@ -212,6 +217,20 @@ def test_json_lists_every_target_with_its_digests(run, repo):
     assert by_name["storefront-production"] == {**by_name["storefront-production"], "affected": False,
                                                 "action": "none", "why": []}
     assert list(by_name["insights-production"]["platforms"]) == ["linux/amd64", "linux/arm64"]
+
+
+def test_github_output_is_each_jobs_matrix(run, repo):
+    source = repo / "example/services/catalog-api/catalog/main.py"
+    source.write_text(source.read_text() + "# a comment\n")
+    result = run("affected", "-f", str(repo / "matrix.yaml"), "--since", "HEAD", "--format", "github")
+    outputs = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert list(outputs) == ["build_0", "build_1", "merge"]
+    [entry] = json.loads(outputs["build_0"])
+    assert (entry["target"], entry["platform"]) == ("catalog-api-production", "linux/arm64")
+    assert entry["inputs"].startswith("sha256:")
+    assert json.loads(outputs["build_1"]) == []
+    [merge] = json.loads(outputs["merge"])
+    assert (merge["target"], merge["mode"], merge["source"]) == ("catalog-api-production", "digests", "")
 
 
 def test_without_since_every_target_is_affected(run, repo):

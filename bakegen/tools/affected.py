@@ -16,7 +16,8 @@ per line, which `docker buildx bake $(bakegen affected ...)` takes as
 they are, or `none`, the bake file's empty group, when there are none
 (bake without targets would build its default group: everything); why
 each is affected goes to stderr. `json` is the whole plan for other CI
-systems.
+systems; `github` is the generated workflow's job matrices, as
+`$GITHUB_OUTPUT` lines.
 """
 
 from __future__ import annotations
@@ -242,3 +243,18 @@ def as_json(result: Affected) -> str:
         "build": result.build, "bake": result.build or [NOTHING],
         "targets": targets,
     }, indent=2) + "\n"
+
+
+def github(result: Affected) -> str:
+    """`$GITHUB_OUTPUT` lines: each job's matrix of the generated workflow, as one-line JSON."""
+    from ..compiler.project import github_ci
+    from ..render import ci_github
+
+    plan = result.plan
+    ci = plan.ci_github or github_ci()
+    build = {c.target: result.inputs[c.target].digest for c in result.changes
+             if plan.target(c.target).push and result.action(c) == "build"}
+    retag = {n: (result.inputs[n].digest, h.source) for n, h in result.held.items()
+             if n in {c.target for c in result.changes} and n not in build}
+    matrices = ci_github.matrices(plan, ci, build, retag)
+    return "".join(f"{name}={json.dumps(entries, separators=(',', ':'))}\n" for name, entries in matrices.items())

@@ -91,7 +91,8 @@ def compute(plan: Plan, project_dir: Path, files: dict[str, str], templates: str
             "dockerfile": {p: chains.get(text, t.target, p) for p in t.platforms},
             "dockerignore": _text_hash(files.get(dockerfile.dockerignore_path))
             if dockerfile and dockerfile.dockerignore is not None else None,
-            "templates": {name: h for n in template_names for name, h in sources.closure(n).items()},
+            "templates": {name: h for n in template_names
+                          for name, h in sources.closure(n, _context(plan, dockerfile)).items()},
             "images": list(t.inputs.images),
             # The user's Dockerfile counts by the instructions its stage runs (above).
             "files": {f: hasher.hash(f) for f in t.inputs.files if f != path},
@@ -177,6 +178,13 @@ def published(t: Target) -> dict[str, Any]:
         "cache_from": [display(c) for c in t.cache_from],
         "cache_to": [display(c) for c in t.cache_to],
     }
+
+
+def _context(plan: Plan, dockerfile: Any) -> dict[str, Any]:
+    """What a Dockerfile template is rendered with (render/__init__.py), to find what it loads."""
+    if dockerfile is None:
+        return {}
+    return {"source": plan.source, "service": dockerfile.service, "syntax": plan.syntax, "values": dockerfile.values}
 
 
 def _digest(value: Any) -> str:
@@ -337,42 +345,92 @@ def file_hash(path: Path) -> str:
 
 
 class _TemplateSources:
-    """The sources of a template and of every template it imports, hashed, as the one
-    Jinja environment loads them (an override first, else the shipped one)."""
+    """The sources of a template and of every template it loads, hashed, as the one Jinja
+    environment loads them (an override first, else the shipped one).
+
+    A template named by an expression (`{% import values.partial as pm %}`)
+    is found by evaluating it with the values the template is rendered with;
+    one that cannot be evaluated may be any template of the folders.
+    """
 
     def __init__(self, override_dir: str | None) -> None:
         from ..render import templating
 
         self.env = templating.environment(override_dir)
         self.BAKE = templating.BAKE_TEMPLATE
-        self._closure: dict[str, dict[str, str]] = {}
+        self._sources: dict[str, tuple[str, Any]] = {}  # name -> (hash, parsed template)
 
-    def closure(self, name: str) -> dict[str, str]:
-        if name not in self._closure:
-            found: dict[str, str] = {}
-            self._visit(name, found)
-            self._closure[name] = dict(sorted(found.items()))
-        return self._closure[name]
+    def closure(self, name: str, context: dict[str, Any] | None = None) -> dict[str, str]:
+        found: dict[str, str] = {}
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            if current in found:
+                continue
+            digest, ast = self._load(current)
+            found[current] = digest
+            if ast is not None:
+                todo += self._referenced(ast, context or {})
+        return dict(sorted(found.items()))
 
-    def _visit(self, name: str, found: dict[str, str]) -> None:
+    def _load(self, name: str) -> tuple[str, Any]:
         import jinja2
-        from jinja2 import meta
 
-        if name in found:
-            return
-        try:
-            source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
-        except jinja2.TemplateNotFound:
-            found[name] = "missing"
-            return
-        found[name] = hashlib.sha256(source.encode("utf-8")).hexdigest()
-        try:
-            referenced = list(meta.find_referenced_templates(self.env.parse(source)))
-        except jinja2.TemplateSyntaxError:
-            return  # rendering reports it
-        if None in referenced:
-            # A name computed at render time: any template may be the one.
-            referenced = list(self.env.list_templates())
-        for other in referenced:
-            if other is not None:
-                self._visit(other, found)
+        if name not in self._sources:
+            try:
+                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+            except jinja2.TemplateNotFound:
+                self._sources[name] = ("missing", None)
+                return self._sources[name]
+            try:
+                ast = self.env.parse(source)
+            except jinja2.TemplateSyntaxError:
+                ast = None  # rendering reports it
+            self._sources[name] = (hashlib.sha256(source.encode("utf-8")).hexdigest(), ast)
+        return self._sources[name]
+
+    def _referenced(self, ast: Any, context: dict[str, Any]) -> list[str]:
+        from jinja2 import nodes
+
+        out: list[str] = []
+        for node in ast.find_all((nodes.Extends, nodes.FromImport, nodes.Import, nodes.Include)):
+            value = _evaluate(node.template, context)
+            names = [value] if isinstance(value, str) else value if isinstance(value, (list, tuple)) else None
+            if names is None or not all(isinstance(n, str) for n in names):
+                # Any template of the template folders may be the one.
+                return out + [n for n in self.env.list_templates(extensions=["j2"]) if "/" not in n]
+            out += names
+        return out
+
+
+_UNKNOWN = object()
+
+
+def _evaluate(node: Any, context: dict[str, Any]) -> Any:
+    """The value of a simple Jinja expression (constants, names, attributes, items,
+    concatenation) with `context`; _UNKNOWN for anything else."""
+    from jinja2 import nodes
+
+    try:
+        if isinstance(node, nodes.Const):
+            return node.value
+        if isinstance(node, (nodes.List, nodes.Tuple)):
+            items = [_evaluate(item, context) for item in node.items]
+            return _UNKNOWN if any(i is _UNKNOWN for i in items) else items
+        if isinstance(node, nodes.Name):
+            return context.get(node.name, _UNKNOWN)
+        if isinstance(node, nodes.Getattr):
+            base = _evaluate(node.node, context)
+            return _UNKNOWN if base is _UNKNOWN else getattr(base, node.attr, _UNKNOWN)
+        if isinstance(node, nodes.Getitem):
+            base, key = _evaluate(node.node, context), _evaluate(node.arg, context)
+            return _UNKNOWN if base is _UNKNOWN or key is _UNKNOWN else base[key]
+        if isinstance(node, nodes.Concat):
+            parts = [_evaluate(n, context) for n in node.nodes]
+            return _UNKNOWN if any(p is _UNKNOWN for p in parts) else "".join(map(str, parts))
+        if isinstance(node, nodes.Add):
+            left, right = _evaluate(node.left, context), _evaluate(node.right, context)
+            return _UNKNOWN if left is _UNKNOWN or right is _UNKNOWN else left + right
+    except (KeyError, IndexError, TypeError, AttributeError):
+        pass
+    return _UNKNOWN

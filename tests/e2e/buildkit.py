@@ -9,6 +9,10 @@ way the docker driver reaches it. This proxy listens on a unix socket, makes
 that upgrade for each connection and then passes bytes both ways, so buildx's
 `remote` driver talks to the same BuildKit as a standalone builder: same
 image store and build cache, and the exporters a docker-container builder has.
+
+One builder can have a node on each of several engines (`remote_builder`):
+buildx sends each platform to the node that declares it (`--platform` on
+`buildx create`), and merges the nodes' images into one index when it pushes.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine import Engine
@@ -91,26 +96,57 @@ def _pipe(source: socket.socket, dest: socket.socket) -> None:
                 pass
 
 
-@contextmanager
-def standalone_builder(engine: Engine, name: str = "standalone") -> Iterator[dict[str, str]]:
-    """The environment of a `remote`-driver builder named `name` on `engine`'s BuildKit.
+@dataclass(frozen=True)
+class Node:
+    """One node of a `remote` builder: `engine`'s BuildKit, declared for `platform`
+    (`buildx create --platform`; None: the platforms BuildKit reports), named `name`."""
 
-    It has its own DOCKER_CONFIG, so the engine's builder list and current
-    builder stay as they are for everyone else; not under /tmp, which the
-    generated workflow's jobs see as their own (actions.py).
+    engine: Engine
+    platform: str | None = None
+    name: str | None = None
+
+
+@contextmanager
+def remote_builder(nodes: Sequence[Node], name: str,
+                   commands: list[list[str]] | None = None) -> Iterator[dict[str, str]]:
+    """The environment of a `remote`-driver builder named `name` with one node per entry.
+
+    It has its own DOCKER_CONFIG (under the first node's engine), so the
+    engines' builder lists and current builders stay as they are for everyone
+    else; not under /tmp, which the generated workflow's jobs see as their own
+    (actions.py). The first node is created, the others appended
+    (`buildx create --append`), each on a proxy to its engine's BuildKit.
+    `commands`, when given, receives the docker commands that made the builder.
     """
-    folder = engine.state / "builders" / f"{name}-{os.getpid()}"
+    first = nodes[0].engine
+    folder = first.state / "builders" / f"{name}-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)
     config = folder / "docker-config"
     config.mkdir(parents=True)
-    (config / "cli-plugins").symlink_to(engine.config / "cli-plugins")
-    proxy = GrpcProxy(engine.socket, folder / "buildkit.sock")
-    env = {**engine.env, "DOCKER_CONFIG": str(config), "BUILDX_BUILDER": name}
+    (config / "cli-plugins").symlink_to(first.config / "cli-plugins")
+    env = {**first.env, "DOCKER_CONFIG": str(config), "BUILDX_BUILDER": name}
+    proxies: list[GrpcProxy] = []
+    made = [] if commands is None else commands
     try:
-        engine.docker("buildx", "create", "--name", name, "--driver", "remote", f"unix://{proxy.listen}", env=env)
-        engine.docker("buildx", "inspect", "--bootstrap", env=env, timeout=60)
+        for i, node in enumerate(nodes):
+            socket_name = "buildkit.sock" if len(nodes) == 1 else f"buildkit-{i}.sock"
+            proxies.append(GrpcProxy(node.engine.socket, folder / socket_name))
+            made.append(["docker", "buildx", "create", "--name", name, *(["--append"] if i else []),
+                         "--driver", "remote", *(["--platform", node.platform] if node.platform else []),
+                         *(["--node", node.name] if node.name else []), f"unix://{proxies[-1].listen}"])
+            first.docker(*made[-1][1:], env=env)
+        made.append(["docker", "buildx", "inspect", "--bootstrap", name])
+        first.docker(*made[-1][1:], env=env, timeout=60)
         yield env
     finally:
-        engine.docker("buildx", "rm", name, env=env, check=False)
-        proxy.close()
+        first.docker("buildx", "rm", name, env=env, check=False)
+        for proxy in proxies:
+            proxy.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def standalone_builder(engine: Engine, name: str = "standalone") -> Iterator[dict[str, str]]:
+    """The environment of a `remote`-driver builder named `name` on `engine`'s BuildKit."""
+    with remote_builder([Node(engine)], name) as env:
+        yield env

@@ -255,6 +255,24 @@ class Engine:
             raise EngineError("never prune the shared engine's build cache: other suites' caches live there")
         self.docker("buildx", "prune", "--all", "--force", "--builder", "default", timeout=300)
 
+    def build_records(self) -> dict[str, dict]:
+        """Every build this engine's BuildKit ran that it still records, by ref: what `docker buildx
+        history inspect --format json` says of it (platform, labels, steps, cache imports). The
+        default builder is the engine's own BuildKit, whichever builder sent the build there."""
+        listed = self.docker("buildx", "history", "ls", "--builder", "default", "--format", "json",
+                             timeout=60).stdout
+        records = {}
+        for line in listed.splitlines():
+            if line.strip():
+                ref = json.loads(line)["ref"].rsplit("/", 1)[-1]
+                records[ref] = json.loads(self.docker("buildx", "history", "inspect", "--builder", "default",
+                                                      ref, "--format", "json", timeout=60).stdout)
+        return records
+
+    def build_log(self, ref: str) -> str:
+        """The plain progress log BuildKit kept of build `ref` (`docker buildx history logs`)."""
+        return self.docker("buildx", "history", "logs", "--builder", "default", ref, timeout=60).stdout
+
     def buildx_version(self, old: bool = False) -> str:
         out = self.docker("buildx", "version", env=self.old_buildx_env if old else self.env).stdout
         match = re.search(r"\bv?(\d+\.\d+\.\d+)", out)

@@ -248,14 +248,18 @@ class StandIns:
             return Spec(layers=debian, config=["WORKDIR /var/task"])
         return Spec(layers=debian, env=dict(CA_ENV))
 
-    def ensure(self, refs: list[str]) -> list[str]:
-        """Make a two-platform stand-in for each reference not in the store yet; return those made."""
-        missing = []
-        for ref in sorted(set(refs)):
-            found = self.engine.docker("image", "inspect", "--format",
-                                       '{{ index .Config.Labels "org.bakegen.standin" }}', ref, check=False)
-            if not (found.returncode == 0 and found.stdout.strip() == self.label(ref)):
-                missing.append(ref)
+    def ensure(self, refs: list[str], source: Engine | None = None) -> list[str]:
+        """Make a two-platform stand-in for each reference not in the store yet; return those made.
+
+        With `source`, an engine that has them (the shared one), they are copied
+        from there instead (`docker save | docker load`: a third of the time it
+        takes to build them again)."""
+        missing = [ref for ref in sorted(set(refs)) if not self.present(ref)]
+        if source is not None and missing:
+            copied = [ref for ref in missing if StandIns(source).present(ref)]
+            if copied:
+                self.copy(source, copied)
+                missing = [ref for ref in missing if ref not in copied]
         if missing:
             # The two root filesystems download and unpack at the same time:
             # a minute each, mostly waiting on the mirror.
@@ -264,6 +268,29 @@ class StandIns:
         for ref in missing:
             self.build(ref, self.spec(ref))
         return missing
+
+    def present(self, ref: str) -> bool:
+        """The engine has this version of the stand-in for `ref`."""
+        found = self.engine.docker("image", "inspect", "--format",
+                                   '{{ index .Config.Labels "org.bakegen.standin" }}', ref, check=False)
+        return found.returncode == 0 and found.stdout.strip() == self.label(ref)
+
+    def copy(self, source: Engine, refs: list[str]) -> None:
+        """Copy images `refs`, every platform, from `source`'s image store into this engine's."""
+        save = subprocess.Popen([str(source.bin / "usr/bin/docker"), "save", *refs], env=source.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert save.stdout is not None
+        try:
+            loaded = subprocess.run([str(self.engine.bin / "usr/bin/docker"), "load", "--quiet"], env=self.engine.env,
+                                    stdin=save.stdout, capture_output=True, text=True, timeout=600,
+                                    check=False)
+        finally:
+            save.stdout.close()
+            saved = save.wait(timeout=600)
+        if saved != 0 or loaded.returncode != 0:
+            raise EngineError(f"docker save {' '.join(refs)} | docker load exited {saved}, {loaded.returncode}:\n"
+                              f"{save.stderr.read().decode(errors='replace') if save.stderr else ''}{loaded.stdout}"
+                              f"{loaded.stderr}")
 
     def label(self, ref: str) -> str:
         """The stand-in's version label: the scanner's also names its script, so an edit remakes it."""

@@ -33,6 +33,8 @@ def generated_paths(plan: Plan) -> dict[str, Path]:
     out[BAKE_FILE] = ()
     if plan.ci_github is not None:
         out[plan.ci_github.workflow] = ("ci", "github", "workflow")
+    if plan.ci_gitlab is not None:
+        out[plan.ci_gitlab.file] = ("ci", "gitlab", "file")
     out[MANIFEST] = ()
     return out
 

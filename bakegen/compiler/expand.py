@@ -94,6 +94,7 @@ def expand(resolved: Resolved, source: str, version: str = "") -> Plan:
         templates=p.templates,
         base_targets=(METADATA_ACTION,) if p.metadata_action else (),
         ci_github=p.ci_github,
+        ci_gitlab=p.ci_gitlab,
         syntax=p.syntax,
         version=version,
     )

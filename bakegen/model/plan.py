@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .resolved import GithubCi
+    from .resolved import GithubCi, GitlabCi
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,8 @@ class Plan:
     base_targets: tuple[str, ...] = ()
     # Settings of the generated GitHub Actions workflow, if the matrix asks for one.
     ci_github: GithubCi | None = None
+    # Settings of the generated GitLab CI pipeline, if the matrix asks for one.
+    ci_gitlab: GitlabCi | None = None
     # The `# syntax=` image of generated Dockerfiles; None: no such line.
     syntax: str | None = None
     # bakegen's version: the same matrix may render differently in another.

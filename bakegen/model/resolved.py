@@ -96,6 +96,23 @@ class GithubCi:
 
 
 @dataclass(frozen=True)
+class GitlabCi:
+    """Settings of the generated GitLab CI pipeline (ci.gitlab)."""
+
+    file: str  # relative to the project folder: .gitlab-ci.yml, or a file it includes
+    branches: tuple[str, ...]
+    runners: dict[str, tuple[str, ...]]  # platform -> runner tags a job there asks for
+    docker: Literal["dind", "shell"]  # docker-in-docker service, or the runner's own Docker
+    docker_image: str  # dind: the jobs' image (docker CLI with buildx)
+    dind_image: str  # dind: the Docker daemon service
+    python_image: str  # dind: the merge-request plan job's image (runs bakegen)
+    stage: str
+    registry: str  # REGISTRY, GitLab-expanded
+    username_variable: str
+    password_variable: str
+
+
+@dataclass(frozen=True)
 class Project:
     """Project-level settings, as targets and generated files read them."""
 
@@ -117,6 +134,7 @@ class Project:
     stages: dict[str, Stage]
     deploy_targets: dict[str, DeployTarget]
     ci_github: GithubCi | None
+    ci_gitlab: GitlabCi | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,10 @@ def render(plan: Plan, override_dir: str | None = None) -> tuple[dict[str, str],
     files[BAKE_FILE], allow = _render_bake(env, plan)
     if plan.ci_github is not None:
         files[plan.ci_github.workflow] = github_workflow(plan, plan.ci_github)
+    if plan.ci_gitlab is not None:
+        from . import ci_gitlab
+
+        files[plan.ci_gitlab.file] = ci_gitlab.render(plan, plan.ci_gitlab, allow, plan.source)
     files[MANIFEST] = manifest_text(plan.source, files)
     return files, allow
 

@@ -13,8 +13,9 @@ wrote, under its path relative to the project folder.
   the manifest lists it under a plain relative path inside the project with
   the hash of its bytes, bakegen no longer generates it, it is a kind of
   file bakegen generates (docker-bake.hcl, a Dockerfile or its
-  .dockerignore, a workflow), it carries bakegen's banner, and it is no
-  input of the plan (the matrix, templates, build contexts, secret files).
+  .dockerignore, a GitHub workflow, a GitLab pipeline), it carries
+  bakegen's banner, and it is no input of the plan (the matrix, templates,
+  build contexts, secret files).
   Nothing else is ever deleted, except bakegen's own temporary files
   (`.NAME.bakegen-XXXXXXXX.tmp`) beside the files it writes.
 - Writing is recoverable: the manifest first records old and new hashes,
@@ -60,6 +61,8 @@ _TEMPORARY = re.compile(r"^\.(.+)\.bakegen-[a-z0-9_]{8}\.tmp$")
 # The kinds of file bakegen generates, by path: only these are ever deleted.
 _GENERATED_NAMES = ("Dockerfile", "Dockerfile.dockerignore")
 _WORKFLOW = re.compile(r"^\.github/workflows/[A-Za-z0-9._-]+\.ya?ml$")
+# ci.gitlab.file: the whole pipeline, or a file it includes.
+_GITLAB_PIPELINE = re.compile(r"^(\.gitlab-ci\.yml|\.gitlab/[A-Za-z0-9._-]+\.ya?ml)$")
 # No file bakegen writes comes near this (a 5,000-service bake file is a few
 # MB); a larger file where one goes is not bakegen's, and is not read whole.
 MAX_GENERATED_BYTES = 64 * MIB
@@ -188,7 +191,8 @@ def compare(project_dir: Path, files: dict[str, str], protected: tuple[str, ...]
 
 def generated_kind(rel: str) -> bool:
     """Whether `rel` names a kind of file bakegen generates."""
-    return rel == BAKE_FILE or rel.rpartition("/")[2] in _GENERATED_NAMES or bool(_WORKFLOW.match(rel))
+    return (rel == BAKE_FILE or rel.rpartition("/")[2] in _GENERATED_NAMES or bool(_WORKFLOW.match(rel))
+            or bool(_GITLAB_PIPELINE.match(rel)))
 
 
 def _deletable(project_dir: Path, rel: str, protected: tuple[str, ...]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .pipeline import render_project
+from .pipeline import Rendered, render_project
 from .model.plan import Plan, display
 from .render.write import MANIFEST, FileStatus, compare, kept_warnings, previous_source, sync
 
@@ -119,8 +119,19 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     buildx_module.report_nodes(found, rendered.plan, bake_args)
     # buildx before 0.19 has no --allow (and checks no entitlements).
     allow = list(rendered.allow) if found.supports_allow else []
-    command = [found.docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *bake_args]
+    command = [found.docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *_input_labels(rendered),
+               *bake_args]
     return subprocess.run(command, cwd=rendered.project_dir).returncode
+
+
+def _input_labels(rendered: Rendered) -> list[str]:
+    """`--set` arguments that label every target's images with its input digest: set when
+    building, not written into the bake file, which a source edit then leaves current.
+    bake ignores those of targets it does not build; the caller's own `--set`s come after."""
+    from .tools import digests
+
+    found = digests.compute(rendered.plan, rendered.project_dir, rendered.files, rendered.templates)
+    return [arg for name, inputs in found.items() for arg in ("--set", f"{name}.labels.{digests.LABEL}={inputs.digest}")]
 
 
 def github_workflow(matrix_file: str) -> tuple[str, str, bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -194,8 +195,11 @@ def docker_log(tmp_path, monkeypatch) -> Path:
     return log
 
 
-def bake_calls(log: Path) -> list[str]:
-    return [line for line in log.read_text().splitlines() if "|buildx bake" in line]
+def bake_calls(log: Path, labels: bool = False) -> list[str]:
+    """The `buildx bake` calls docker got; without the input digest labels unless `labels`."""
+    calls = [line for line in log.read_text().splitlines() if "|buildx bake" in line]
+    return calls if labels else [re.sub(r" --set \S+\.labels\.dev\.bakegen\.inputs=sha256:[0-9a-f]{64}", "", c)
+                                 for c in calls]
 
 
 def test_bake_hands_over_to_docker(example, run, docker_log):
@@ -204,10 +208,14 @@ def test_bake_hands_over_to_docker(example, run, docker_log):
     result = run("bake", "-f", str(example), "production", "--push", "--set", "*.platform=linux/arm64")
     assert result.exit_code == 0, result.stderr
     calls = log.read_text().splitlines()
+    # Every target's images get its input digest as a label (`bakegen inputs`), before the caller's sets.
+    digests = json.loads(run("inputs", "-f", str(example), "--format", "json").stdout)
+    labels = " ".join(f"--set {name}.labels.dev.bakegen.inputs={d['inputs']}" for name, d in digests.items())
     assert calls == [f"{os.getcwd()}|buildx version",
                      f"{os.getcwd()}|buildx inspect",
                      f"{os.getcwd()}|info --format {{{{json .DriverStatus}}}}",
-                     f"{example.parent}|buildx bake --file docker-bake.hcl production --push --set *.platform=linux/arm64"]
+                     f"{example.parent}|buildx bake --file docker-bake.hcl {labels} production --push "
+                     "--set *.platform=linux/arm64"]
 
 
 def docker_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> Path:

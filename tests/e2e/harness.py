@@ -220,7 +220,7 @@ class Project:
         from bakegen.pipeline import load_project
 
         resolved, _ = load_project(self.matrix)
-        return {name for name, spec in resolved.matrix.services.items() if spec.run_as_root}
+        return {s.name for s in resolved.services if s.run_as_root}
 
     def tag(self, target: Target, index: int = 0, registry: str | None = None) -> str:
         """The image reference bake gives `target` here (its first tag by default), or with

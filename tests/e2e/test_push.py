@@ -46,7 +46,7 @@ def test_push_group_pushes_every_pushed_target_with_its_platforms(project, regis
             media_type, manifest = registry.manifest(repository, tag)
             if not single:
                 assert kind == "index", ref
-                expected = {PROVENANCE, SPDX} if resolved.matrix.project.attestations and SBOM else {PROVENANCE}
+                expected = {PROVENANCE, SPDX} if resolved.project.attestations and SBOM else {PROVENANCE}
                 for image in manifest["manifests"]:
                     if not is_attestation(image):
                         assert attestations(registry, repository, manifest, image["digest"]) == expected, ref

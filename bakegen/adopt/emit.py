@@ -89,7 +89,8 @@ class _Writer:
     def entry(self, key: str, value: Any, path: Key, depth: int) -> None:
         indent = "  " * depth
         if value is None:
-            self.out.append(f"{indent}{key}:")
+            # An empty stage reads best as `development:`; a null target says what it means.
+            self.out.append(f"{indent}{key}: null" if len(path) >= 2 and path[-2] == "targets" else f"{indent}{key}:")
             return
         flow = _flow(value)
         if flow is not None and not (isinstance(value, dict) and self.d.trailing.get(path)):

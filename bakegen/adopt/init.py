@@ -18,7 +18,7 @@ from ..runtimes.common import TEMPLATE_STAGES
 from ..model.fields import STAGE_PATTERN
 from . import dockerfiles, scan, versions
 from .draft import Draft
-from .layout import UNNAMED_FINAL, platform_limit, project_name, role, shipped_target
+from .layout import UNNAMED_FINAL, platform_limit, unnamed_final, project_name, role, shipped_target
 
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
 STATIC_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
@@ -245,13 +245,12 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
     service: dict[str, Any] = {"runtime": "dockerfile", "context": rel(f.folder), "dockerfile": rel(f.dockerfile)}
     d.comment(("services", key), f"Your {f.dockerfile}, unchanged: bakegen writes only its bake targets.")
     targets = _stage_targets(info)
-    if info and not info.last and targets.get("production") == UNNAMED_FINAL:
-        d.edit(f"{f.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
-               "bake builds a stage by its name", service["dockerfile"], ("targets",))
-        d.comment(("services", key), f"EDIT {f.dockerfile}:{info.last_line}: add `AS {UNNAMED_FINAL}` to the final FROM.")
     stages = [s for s in ORDER if s in targets]
     if any(s != t for s, t in targets.items()):
-        service["targets"] = {s: t for s, t in targets.items() if s != t}
+        service["targets"] = {s: None if unnamed_final(info, t) else t for s, t in targets.items() if s != t}
+        if None in service["targets"].values():
+            d.comment(("services", key, "targets"), f"null: the last stage of {f.dockerfile}, which has no name; "
+                      "bake builds it when a target names none.")
     if info and info.last and targets.get("production") != info.last:
         d.comment(("services", key), f"Its final stage '{info.last}' is a {role(info.last)} environment; "
                   f"production is '{targets['production']}'." if "production" in targets else
@@ -263,12 +262,13 @@ def _dockerfile_service(f: scan.DockerfileProject, rel: Any, d: Draft, key: str,
         service["platforms"] = [pinned]
     from ..runtimes.dockerfile import is_root
 
-    target = service.get("targets", {}).get("production", "production")
-    unnamed = bool(info) and not info.last and target == UNNAMED_FINAL
+    target = targets.get("production", "production")
+    unnamed = unnamed_final(info, target)
     if info and "production" in stages and (target in info.stages or unnamed) \
             and is_root(info.user_of(None if unnamed else target)):
         service["run_as_root"] = True
-        d.comment(("services", key, "run_as_root"), f"{f.dockerfile}: stage '{target}' ends as root, which bakegen refuses",
+        what = "its last stage" if unnamed else f"stage '{target}'"
+        d.comment(("services", key, "run_as_root"), f"{f.dockerfile}: {what} ends as root, which bakegen refuses",
                   "to push unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")
     d.trail(("services", key), "deploy: CHOOSE one of deploy_targets")
     return service, stages

@@ -19,7 +19,14 @@ from .draft import Draft
 
 # Dockerfile targets that are the image a team ships, whatever their position.
 PUSHED_NAMES = ("production", "prod", "release", "runtime", "final")
+# Stands for a Dockerfile's final stage when it has no name (`FROM image` without
+# `AS`); the matrix says null there, and bake builds the last stage.
 UNNAMED_FINAL = "runtime"
+
+
+def unnamed_final(info: DockerfileInfo | None, target: str) -> bool:
+    """Whether `target` stands for `info`'s final stage, which has no name."""
+    return info is not None and not info.last and target == UNNAMED_FINAL
 # Where a Dockerfile builds for the machine that runs the build, the matrix
 # builds this platform (what CI machines are) and says so.
 BUILD_MACHINE = "linux/amd64"
@@ -114,15 +121,9 @@ class StageAxis:
         info = unit.info
         if target is None:
             target = info.last if info and info.last else UNNAMED_FINAL
-            if info and not info.last and draft.edit(
-                    f"{unit.dockerfile}:{info.last_line}: name the final stage (`FROM ... AS {UNNAMED_FINAL}`); "
-                    f"bake builds a stage by its name ({where} builds the final stage without naming it)",
-                    unit.dockerfile, ("targets",), once=f"{unit.dockerfile}: name the final stage"):
-                draft.comment(("services", unit.name), f"EDIT {unit.dockerfile}:{info.last_line}: add "
-                              f"`AS {UNNAMED_FINAL}` to the final FROM; bake builds stages by name.")
         elif info and target not in info.stages:
             draft.edit(f"{unit.dockerfile} has no stage '{target}' ({where})", unit.dockerfile, ("targets", "dockerfile"))
-        final = ships or info is not None and (target == info.last or not info.last and target == UNNAMED_FINAL)
+        final = ships or info is not None and (target == info.last or unnamed_final(info, target))
         # The image a Dockerfile ends with is what a team ships: the production stage of the axis,
         # so `docker buildx bake production` builds every service's, whatever its Dockerfile calls it.
         stage = target if re.match(NAME_PATTERN, target) else project_name(target)
@@ -274,7 +275,7 @@ def platform_limit(info: DockerfileInfo, targets: list[str], service: str, docke
     platforms silently: each reason is noted at its line. `before`: what the old setup built."""
     limits: dict[tuple[int, str], str | None] = {}
     for target in targets:
-        unnamed = not info.last and target == UNNAMED_FINAL
+        unnamed = unnamed_final(info, target)
         for platform, line, why in info.platform_limits(None if unnamed else target):
             limits[(line, why)] = platform
     fixed = sorted({p for p in limits.values() if p})
@@ -322,9 +323,12 @@ def _built_service(draft: Draft, name: str, unit: Unit, project: dict[str, Any],
                       else "its bake targets.")
     if list(unit.stages) != list(axis.push):
         service["stages"] = list(unit.stages)
-    targets = {s: t for s, t in unit.stages.items() if s != t}
+    targets = {s: None if unnamed_final(unit.info, t) else t for s, t in unit.stages.items() if s != t}
     if targets:
         service["targets"] = targets
+    if None in targets.values():
+        draft.comment(("services", name, "targets"), f"null: the last stage of {unit.dockerfile}, which has no "
+                      "name; bake builds it when a target names none.")
     if unit.platforms and list(unit.platforms) != project.get("platforms"):
         service["platforms"] = list(unit.platforms)
     service.update({k: v for k, v in unit.extra.items() if not k.startswith("_")})
@@ -335,7 +339,9 @@ def _built_service(draft: Draft, name: str, unit: Unit, project: dict[str, Any],
     if root_stages:
         service["run_as_root"] = True
         draft.comment(("services", name, "run_as_root"),
-                      f"{unit.dockerfile}: stage '{root_stages[0]}' ends as root, which bakegen refuses to push",
+                      f"{unit.dockerfile}: "
+                      + ("its last stage" if unnamed_final(unit.info, root_stages[0]) else f"stage '{root_stages[0]}'")
+                      + " ends as root, which bakegen refuses to push",
                       "unless accepted here. Better: end it with `USER 10001:10001` and remove this line.")
     return service
 
@@ -348,7 +354,7 @@ def _root_stages(unit: Unit, axis: StageAxis) -> list[str]:
         return []
     found = []
     for stage, target in unit.stages.items():
-        unnamed = not info.last and target == UNNAMED_FINAL
+        unnamed = unnamed_final(info, target)
         if axis.push.get(stage) and (target in info.stages or unnamed) \
                 and is_root(info.user_of(None if unnamed else target, unit.args)):
             found.append(target)

@@ -89,7 +89,8 @@ class _Resolver(Checks, References, Axes, Paths, Names):
 
         local = local_platforms(platforms)
         targets = {stage: self.m.stages[stage].target or stage for stage in stages}
-        targets.update({k: v for k, v in spec.targets.items() if k in targets})
+        # "" (a null in the matrix) is the Dockerfile's last stage: bake's target when none is named.
+        targets.update({k: v or "" for k, v in spec.targets.items() if k in targets})
         for key in spec.targets:
             if key not in self.m.stages:
                 self.error(at + ("targets", key), f"unknown stage '{key}'", did_you_mean(key, self.m.stages))

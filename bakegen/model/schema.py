@@ -493,10 +493,14 @@ class Service(Model):
         description="`runtime: dockerfile` only: your Dockerfile, relative to matrix.yaml.",
         examples=["services/legacy/Dockerfile"],
     )
-    targets: Annotated[dict[str, Annotated[str, Field(pattern=STAGE_PATTERN)]], _TARGETS] = Field(
+    targets: Annotated[dict[str, Annotated[str, Field(pattern=STAGE_PATTERN)] | None], _TARGETS] = Field(
         default_factory=dict,
-        description="`runtime: dockerfile` only: Dockerfile stage per stage name, where they differ.",
-        examples=[{"production": "runtime"}],
+        description=(
+            "`runtime: dockerfile` only: Dockerfile stage per stage name, where they differ. `null`: the "
+            "Dockerfile's last stage, as bake builds it when a target names none (a final `FROM` "
+            "without `AS name`)."
+        ),
+        examples=[{"production": "runtime"}, {"production": None}],
     )
     base: Annotated[Annotated[BaseImages, BeforeValidator(_base_short_form, json_schema_input_type=BaseImages | str)] | None, _BASE] = Field(
         None,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 def final_users(path: Path, build_args: dict[str, str] | None = None) -> dict[str, str | None]:
     """Per stage, the user it ends with: its last USER, else its parent stage's; None if none.
+    The key "" is the last stage, named or not (the one bake builds when a target names none).
 
     Variables in USER are expanded as BuildKit would, from `build_args` (the
     service's args), ARG defaults and ENV; a user that names a variable
@@ -58,6 +59,7 @@ def final_users(path: Path, build_args: dict[str, str] | None = None) -> dict[st
         if name:
             users[name] = user
             scopes[name] = variables
+    users[""] = user
     return users
 
 
@@ -186,17 +188,17 @@ def _check(service: ResolvedService, spec: schema.Service, matrix: schema.Matrix
     users = final_users(project_dir / service.dockerfile, split_per_platform(service.args)[0])
     for stage, target in service.targets.items():
         user = users.get(target)
-        if target in stages and matrix.stages[stage].push and is_root(user) and not service.run_as_root:
+        if (target in stages or not target) and matrix.stages[stage].push and is_root(user) and not service.run_as_root:
             unresolved = user is not None and "$" in user
             errors.append(Diagnostic(
-                f"{service.dockerfile}: stage '{target}' (pushed as '{stage}') "
+                f"{service.dockerfile}: " + (f"stage '{target}'" if target else "its last stage") + f" (pushed as '{stage}') "
                 + (f"may run as root: USER {user} names a variable bakegen cannot resolve" if unresolved
                    else "runs as root"),
                 path=at + ("dockerfile",),
                 hint=("give the variable a non-root default (ARG NAME=10001) or a value in the service's `args`, "
                       if unresolved else "end the stage with a non-root USER, e.g. USER 10001:10001, ")
                 + "or set `run_as_root: true` on the service to accept it"))
-        if target not in stages:
+        if target and target not in stages:
             where = at + ("targets", stage) if stage in spec.targets else at + ("dockerfile",)
             known = ", ".join(stages) or "none: it has no `FROM ... AS name` stages"
             errors.append(Diagnostic(

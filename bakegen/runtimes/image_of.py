@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def base_context(target: str) -> str:
     """Name of the named context that carries the shared image for Dockerfile stage `target`."""
-    return f"image-{target}"
+    return f"image-{target or 'last-stage'}"
 
 
 @dataclass(frozen=True)

@@ -252,10 +252,12 @@ def list_targets(matrix_file: str) -> None:
 @click.option("--since", metavar="REF", default=None,
               help="Compare the working tree with this commit (a branch, tag or hash; git). "
                    "Without it every target counts as affected.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "gitlab"]), default="text",
+              show_default=True,
               help="text: the targets to build, one per line, for `docker buildx bake $(...)`, and why on "
                    "stderr; json: every target, its input digests and what to do with it; github: the "
-                   "generated workflow's job matrices, as $GITHUB_OUTPUT lines.")
+                   "generated workflow's job matrices, as $GITHUB_OUTPUT lines; gitlab: the generated "
+                   "pipeline's merge-request child pipeline (YAML), why on stderr.")
 @click.option("--registry", is_flag=True,
               help="Look in the registry (REGISTRY, TAG) for images of unaffected pushed targets with the "
                    "same input digest: those are re-tagged, the others built.")
@@ -279,11 +281,11 @@ def affected(matrix_file: str, templates: str | None, since: str | None, fmt: st
 
     result = affected_module.affected(matrix_file, since, names, registry, reuse_tags, templates)
     _warn(result.plan.warnings)
-    if fmt == "text":
+    if fmt in ("text", "gitlab"):
         out, err = affected_module.text(result)
         for line in err:
             click.echo(printable(line), err=True)
-        click.echo(out, nl=False)
+        click.echo(out if fmt == "text" else affected_module.gitlab(result), nl=False)
     elif fmt == "json":
         click.echo(affected_module.as_json(result), nl=False)
     else:

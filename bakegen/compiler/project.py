@@ -15,6 +15,7 @@ def resolve(matrix: schema.Matrix, output: str, templates: str | None) -> resolv
     """The project's settings; `output` and `templates` as the resolver checked them."""
     p = matrix.project
     gh = matrix.ci.github if matrix.ci else None
+    gl = matrix.ci.gitlab if matrix.ci else None
     return resolved.Project(
         name=p.name,
         registry=p.registry,
@@ -37,6 +38,7 @@ def resolve(matrix: schema.Matrix, output: str, templates: str | None) -> resolv
         deploy_targets={name: resolved.DeployTarget(name, tuple(d.platforms), d.single_manifest)
                         for name, d in matrix.deploy_targets.items()},
         ci_github=None if gh is None else github_ci(gh),
+        ci_gitlab=None if gl is None else gitlab_ci(gl),
     )
 
 
@@ -68,3 +70,13 @@ def github_ci(gh: schema.GithubCi | None = None) -> resolved.GithubCi:
     return resolved.GithubCi(workflow=gh.workflow, name=gh.name, branches=tuple(gh.branches),
                              runners=dict(gh.runners), cache=gh.cache, username_secret=gh.username_secret,
                              password_secret=gh.password_secret)
+
+
+def gitlab_ci(gl: schema.GitlabCi | None = None) -> resolved.GitlabCi:
+    """The generated pipeline's settings: `ci.gitlab`'s, or the defaults."""
+    gl = gl or schema.GitlabCi()
+    return resolved.GitlabCi(file=gl.file, branches=tuple(gl.branches),
+                             runners={p: tuple(tags) for p, tags in gl.runners.items()}, docker=gl.docker,
+                             docker_image=gl.docker_image, dind_image=gl.dind_image, python_image=gl.python_image,
+                             stage=gl.stage, registry=gl.registry, username_variable=gl.username_variable,
+                             password_variable=gl.password_variable)

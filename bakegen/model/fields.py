@@ -25,6 +25,10 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 # stage names that are not lowercase.
 STAGE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
 ARG_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# ci.gitlab.file: the whole pipeline, or a file under .gitlab/ that it includes.
+GITLAB_FILE_PATTERN = r"^(\.gitlab-ci\.yml|\.gitlab/[A-Za-z0-9._-]+\.ya?ml)$"
+# A branch a pipeline rule names: quoted in `$CI_COMMIT_BRANCH == "NAME"`, so no quote or space.
+BRANCH_PATTERN = r"^[A-Za-z0-9._/-]+$"
 
 # os/arch[/variant] pairs that BuildKit builds and registries serve.
 KNOWN_PLATFORMS: dict[str, frozenset[str]] = {

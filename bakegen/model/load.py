@@ -42,6 +42,8 @@ PATTERN_MEANINGS = {
     r"^[a-z_][a-z0-9_-]{0,31}$": (
         "a valid user name", "up to 32 lowercase letters, digits, '_' and '-', starting with a letter or '_'"),
     r"^\.github/workflows/[A-Za-z0-9._-]+\.ya?ml$": ("a workflow path", "a .yml file in .github/workflows/"),
+    fields.GITLAB_FILE_PATTERN: ("a pipeline path", ".gitlab-ci.yml, or a .yml file in .gitlab/"),
+    fields.BRANCH_PATTERN: ("a branch name", "letters, digits, '.', '_', '/' and '-'"),
     r"^\d+(\.\d+){1,2}$": ("a version", "numbers separated by dots, e.g. 2.5.1"),
 }
 
@@ -139,6 +141,9 @@ def _diagnostic(error: Any, doc: Document) -> Diagnostic:
         # Never the regular expression itself: it tells a user nothing.
         what, how = PATTERN_MEANINGS.get(error["ctx"]["pattern"], ("valid here", ""))
         message = f"'{error['input']}' is not {what}" + (f": use {how}" if how else "")
+    elif kind == "too_short":
+        least = error["ctx"]["min_length"]
+        message = f"expected at least {least} {'entry' if least == 1 else 'entries'}, not {error['ctx']['actual_length']}"
     elif kind in {"dict_type", "model_type"}:
         message = f"expected a mapping, not a {_kind(error['input'])}"
     elif kind == "list_type":

@@ -15,6 +15,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .fields import (
     ARG_PATTERN,
+    BRANCH_PATTERN,
+    GITLAB_FILE_PATTERN,
     BUILD,
     GENERATED,
     AppliesTo,
@@ -666,11 +668,95 @@ class GithubCi(Model):
         examples=["REGISTRY_PASSWORD"])
 
 
+def _one_or_more(value: Any) -> Any:
+    # `linux/arm64: my-runner` is a list of one tag.
+    return [value] if isinstance(value, str) else value
+
+
+RunnerTags = Annotated[list[Line], BeforeValidator(_one_or_more, json_schema_input_type=list[str] | str),
+                       Field(min_length=1)]
+
+
+class GitlabCi(Model):
+    """A generated GitLab CI pipeline: every pushed target built per platform on a runner of that architecture."""
+
+    file: Annotated[str, Field(pattern=GITLAB_FILE_PATTERN)] = Field(
+        ".gitlab/bakegen.gitlab-ci.yml",
+        description=(
+            "Path of the generated pipeline, relative to matrix.yaml: a file under .gitlab/ that the "
+            "project's .gitlab-ci.yml includes (`include: [{local: .gitlab/bakegen.gitlab-ci.yml}]`), or "
+            "`.gitlab-ci.yml` itself when the images are all the pipeline does."
+        ),
+        examples=[".gitlab/bakegen.gitlab-ci.yml"],
+    )
+    branches: list[Annotated[str, Field(pattern=BRANCH_PATTERN)]] = Field(
+        default_factory=lambda: ["main"], min_length=1,
+        description=(
+            "Branches whose pipelines build and push, by exact name; tags v* push too, and merge "
+            "requests build what they change without pushing."
+        ),
+        examples=[["main"]],
+    )
+    runners: dict[Platform, RunnerTags] = Field(
+        default_factory=lambda: {"linux/amd64": ["saas-linux-small-amd64"], "linux/arm64": ["saas-linux-small-arm64"]},
+        description=(
+            "Runner tags per platform (one tag, or a list a runner must have all of): each platform "
+            "builds natively there. The defaults are GitLab.com's hosted runners. A platform without "
+            "tags builds on the linux/amd64 runner under QEMU emulation."
+        ),
+        examples=[{"linux/amd64": "saas-linux-small-amd64", "linux/arm64": ["arm64", "docker"]}],
+    )
+    docker: Literal["dind", "shell"] = Field(
+        "dind",
+        description=(
+            "The Docker the jobs build with: `dind`, a docker-in-docker service beside the job's "
+            "image (runners of the docker executor in privileged mode, as GitLab.com's are), or "
+            "`shell`, the runner's own (shell executor, with docker, buildx, git and jq installed)."
+        ),
+        examples=["dind"],
+    )
+    docker_image: ImageRef = Field(
+        "docker:28", description="`docker: dind` only: the build jobs' image, with the docker CLI and buildx.",
+        examples=["docker:28"])
+    dind_image: ImageRef = Field(
+        "docker:28-dind", description="`docker: dind` only: the Docker daemon's service image.",
+        examples=["docker:28-dind"])
+    python_image: ImageRef = Field(
+        "python:3.12",
+        description="`docker: dind` only: the image of the merge-request job that runs `bakegen affected` (with git).",
+        examples=["python:3.12"])
+    stage: Line = Field(
+        "build",
+        description=(
+            "The stage of the build and merge jobs; the plan job runs in .pre and the digest map in "
+            ".post. An included file's jobs need it among the project's `stages:`."
+        ),
+        examples=["build"],
+    )
+    registry: Line = Field(
+        "$CI_REGISTRY_IMAGE",
+        description=(
+            "REGISTRY of the pipeline's builds, expanded by GitLab: the project's container registry "
+            "by default. A CI/CD variable REGISTRY overrides it."
+        ),
+        examples=["$CI_REGISTRY_IMAGE"],
+    )
+    username_variable: Annotated[str, Field(pattern=ARG_PATTERN)] = Field(
+        "CI_REGISTRY_USER", description="CI/CD variable with the registry user name (GitLab's, by default).",
+        examples=["CI_REGISTRY_USER"])
+    password_variable: Annotated[str, Field(pattern=ARG_PATTERN)] = Field(
+        "CI_REGISTRY_PASSWORD",
+        description="CI/CD variable with the registry password: by default GitLab's, the job token.",
+        examples=["CI_REGISTRY_PASSWORD"])
+
+
 class Ci(Model):
     """Generated CI configuration."""
 
     github: Annotated[GithubCi, BeforeValidator(none_is_empty, json_schema_input_type=GithubCi | None)] | None = Field(
         None, description="A GitHub Actions workflow (`github:` alone takes every default).", examples=[{}])
+    gitlab: Annotated[GitlabCi, BeforeValidator(none_is_empty, json_schema_input_type=GitlabCi | None)] | None = Field(
+        None, description="A GitLab CI pipeline (`gitlab:` alone takes every default).", examples=[{}])
 
 
 class Matrix(Model):

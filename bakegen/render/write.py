@@ -42,6 +42,7 @@ from pathlib import Path
 
 from ..errors import BakegenError, Diagnostic
 from ..files.read import MIB, NotRegularFile, problem, read_bytes
+from ..model.fields import GITLAB_FILE_PATTERN
 from ..model.plan import BAKE_FILE, MANIFEST
 
 try:
@@ -61,8 +62,7 @@ _TEMPORARY = re.compile(r"^\.(.+)\.bakegen-[a-z0-9_]{8}\.tmp$")
 # The kinds of file bakegen generates, by path: only these are ever deleted.
 _GENERATED_NAMES = ("Dockerfile", "Dockerfile.dockerignore")
 _WORKFLOW = re.compile(r"^\.github/workflows/[A-Za-z0-9._-]+\.ya?ml$")
-# ci.gitlab.file: the whole pipeline, or a file it includes.
-_GITLAB_PIPELINE = re.compile(r"^(\.gitlab-ci\.yml|\.gitlab/[A-Za-z0-9._-]+\.ya?ml)$")
+_GITLAB_PIPELINE = re.compile(GITLAB_FILE_PATTERN)
 # No file bakegen writes comes near this (a 5,000-service bake file is a few
 # MB); a larger file where one goes is not bakegen's, and is not read whole.
 MAX_GENERATED_BYTES = 64 * MIB

@@ -63,6 +63,7 @@ class Affected:
     registry: bool = False  # whether the registry was asked
     held: dict[str, Held] = field(default_factory=dict)
     problems: tuple[str, ...] = ()  # registry candidates that could not be read
+    allow: tuple[str, ...] = ()  # the --allow flags the bake file needs (a CI pipeline's bake runs)
 
     def action(self, change: Change) -> str:
         """build, retag (the registry holds its image) or none."""
@@ -110,7 +111,7 @@ def affected(matrix_file: str, since: str | None = None, names: Sequence[str] = 
         if note:
             notes.append(note)
     changes = tuple(compare(before, plan, inputs, t) for t in plan.targets if t.name in selected)
-    result = Affected(plan, inputs, changes, since, commit, tuple(notes))
+    result = Affected(plan, inputs, changes, since, commit, tuple(notes), allow=rendered.allow)
     if not registry:
         return result
     from . import reuse
@@ -118,7 +119,8 @@ def affected(matrix_file: str, since: str | None = None, names: Sequence[str] = 
     # Unaffected pushed targets; all of them when there is nothing to compare with.
     wanted = [c.target for c in changes if plan.target(c.target).push and (not c.affected or c.why == (NO_PLAN,))]
     found = reuse.lookup(plan, {n: inputs[n].digest for n in wanted}, wanted, environ, reuse_tags)
-    return Affected(plan, inputs, changes, since, commit, tuple(notes), True, found.held, found.problems)
+    return Affected(plan, inputs, changes, since, commit, tuple(notes), True, found.held, found.problems,
+                    rendered.allow)
 
 
 def _at_commit(matrix: Path, since: str, templates: str | None
@@ -258,3 +260,14 @@ def github(result: Affected) -> str:
              if n in {c.target for c in result.changes} and n not in build}
     matrices = ci_github.matrices(plan, ci, build, retag)
     return "".join(f"{name}={json.dumps(entries, separators=(',', ':'))}\n" for name, entries in matrices.items())
+
+
+def gitlab(result: Affected) -> str:
+    """The generated GitLab pipeline's merge-request child pipeline: build jobs of the
+    pushed targets to build (render/ci_gitlab.py)."""
+    from ..compiler.project import gitlab_ci
+    from ..render import ci_gitlab
+
+    plan = result.plan
+    ci = plan.ci_gitlab or gitlab_ci()
+    return ci_gitlab.render_merge_request(plan, ci, result.allow, result.build)

@@ -32,6 +32,7 @@ SECTIONS = [
     ("`services.<name>.python`", "PythonOptions"),
     ("`services.<name>.go`", "GoOptions"),
     ("`ci.github`", "GithubCi"),
+    ("`ci.gitlab`", "GitlabCi"),
 ]
 
 

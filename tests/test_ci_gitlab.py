@@ -94,8 +94,8 @@ def jobs(pipeline: dict, prefix: str) -> dict[str, dict]:
 def test_every_pushed_target_and_platform_is_one_job_on_a_runner_of_its_architecture(example, run):
     pipeline = rendered(with_gitlab(example), run)
     pushed = [t for t in build_plan(example).targets if t.push]
-    builds = jobs(pipeline, "bakegen:build:")
-    assert sorted(builds) == sorted(f"bakegen:build:{t.name}:{arch(p)}" for t in pushed for p in t.platforms)
+    builds = jobs(pipeline, "bakegen-build:")
+    assert sorted(builds) == sorted(f"bakegen-build:{t.name}:{arch(p)}" for t in pushed for p in t.platforms)
     tags = {job["variables"]["PLATFORM"]: job["tags"] for job in builds.values()}
     # GitLab.com's hosted runners, by default.
     assert tags == {"linux/amd64": ["saas-linux-small-amd64"], "linux/arm64": ["saas-linux-small-arm64"]}
@@ -108,31 +108,31 @@ def test_every_pushed_target_and_platform_is_one_job_on_a_runner_of_its_architec
 def test_a_merge_job_per_target_tags_the_digests_its_build_jobs_pushed(example, run):
     pipeline = rendered(with_gitlab(example), run)
     pushed = [t for t in build_plan(example).targets if t.push]
-    merges = jobs(pipeline, "bakegen:merge:")
+    merges = jobs(pipeline, "bakegen-merge:")
     multi = [t for t in pushed if not t.single_manifest]
-    assert list(merges) == [f"bakegen:merge:{t.name}" for t in multi]
+    assert list(merges) == [f"bakegen-merge:{t.name}" for t in multi]
     for t in multi:
-        job = merges[f"bakegen:merge:{t.name}"]
-        assert job["needs"] == [{"job": f"bakegen:build:{t.name}:{arch(p)}", "artifacts": True} for p in t.platforms]
+        job = merges[f"bakegen-merge:{t.name}"]
+        assert job["needs"] == [{"job": f"bakegen-build:{t.name}:{arch(p)}", "artifacts": True} for p in t.platforms]
         assert job["variables"]["TAGS"].split() == [display(tag) for tag in t.tags]
     script = "".join(pipeline[".bakegen-build"]["script"])
     assert "push-by-digest=true,name-canonical=true,push=true" in script
     assert '--set "$TARGET.tags="' in script
     assert "docker buildx imagetools create" in "".join(pipeline[".bakegen-merge"]["script"])
     # The digest map, from every merge job and every single-manifest build.
-    digests = pipeline["bakegen:digests"]
+    digests = pipeline["bakegen-digests"]
     assert digests["stage"] == ".post"
     assert sorted(digests["dependencies"]) == sorted(
-        [f"bakegen:merge:{t.name}" for t in multi]
-        + [f"bakegen:build:{t.name}:{arch(p)}" for t in pushed if t.single_manifest for p in t.platforms])
+        [f"bakegen-merge:{t.name}" for t in multi]
+        + [f"bakegen-build:{t.name}:{arch(p)}" for t in pushed if t.single_manifest for p in t.platforms])
     assert digests["artifacts"]["paths"] == [".bakegen-ci/digest-map.json"]
 
 
 def test_single_manifest_targets_are_pushed_with_their_tags_not_merged(example, run):
     pipeline = rendered(with_gitlab(example), run)
-    job = pipeline["bakegen:build:finalize-production:arm64"]
+    job = pipeline["bakegen-build:finalize-production:arm64"]
     assert job["extends"] == ".bakegen-build-single"
-    assert "bakegen:merge:finalize-production" not in pipeline
+    assert "bakegen-merge:finalize-production" not in pipeline
     script = "".join(pipeline[".bakegen-build-single"]["script"])
     assert "push-by-digest" not in script and '"$TARGET.tags="' not in script
     assert "type=image,push=true,rewrite-timestamp=true,source-date-epoch=$SOURCE_DATE_EPOCH" in script
@@ -140,12 +140,12 @@ def test_single_manifest_targets_are_pushed_with_their_tags_not_merged(example, 
 
 def test_a_target_built_on_another_needs_that_targets_job_for_its_platform(example, run):
     pipeline = rendered(with_gitlab(example), run)
-    web = pipeline["bakegen:build:portal-web-production:arm64"]
-    assert web["needs"] == ["bakegen:build:portal-production:arm64"]
+    web = pipeline["bakegen-build:portal-web-production:arm64"]
+    assert web["needs"] == ["bakegen-build:portal-production:arm64"]
     assert web["variables"]["DEPS"] == (
         "portal-production.platform=linux/arm64\n"
         "portal-production.cache-from=type=registry,ref=${REGISTRY}/portal:cache-production-arm64\n")
-    assert "needs" not in pipeline["bakegen:build:portal-production:arm64"]
+    assert "needs" not in pipeline["bakegen-build:portal-production:arm64"]
 
 
 def test_registry_commit_time_and_login_come_from_gitlab(example, run):
@@ -172,14 +172,14 @@ def test_a_shell_runner_uses_its_own_docker(project, run):
 
 def test_a_platform_without_runner_tags_is_emulated_on_the_amd64_runner(project, run):
     matrix = with_gitlab(project("minimal"), "{runners: {linux/amd64: [docker, amd64]}}")
-    builds = jobs(rendered(matrix, run), "bakegen:build:")
+    builds = jobs(rendered(matrix, run), "bakegen-build:")
     arm = [job for job in builds.values() if job["variables"]["PLATFORM"] == "linux/arm64"]
     assert arm and all(job["variables"]["EMULATE"] == "arm64" and job["tags"] == ["docker", "amd64"] for job in arm)
 
 
 def test_runner_tags_take_one_tag_or_a_list(project, run):
     matrix = with_gitlab(project("minimal"), "{runners: {linux/amd64: my-amd64, linux/arm64: [my-arm64, large]}}")
-    builds = jobs(rendered(matrix, run), "bakegen:build:")
+    builds = jobs(rendered(matrix, run), "bakegen-build:")
     assert {job["variables"]["PLATFORM"]: job["tags"] for job in builds.values()} == {
         "linux/amd64": ["my-amd64"], "linux/arm64": ["my-arm64", "large"]}
 
@@ -195,14 +195,14 @@ def test_merge_requests_build_only_the_affected_targets_and_push_nothing(example
     main.write_text(main.read_text() + "\n# changed\n")
 
     pipeline = rendered(matrix, run)
-    assert pipeline["bakegen:plan"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
-    assert "--since \"$base\"" in "".join(pipeline["bakegen:plan"]["script"])
-    assert pipeline["bakegen:merge-request"]["trigger"] == {
-        "include": [{"artifact": ".bakegen-ci/merge-request.yml", "job": "bakegen:plan"}], "strategy": "depend"}
+    assert pipeline["bakegen-plan"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+    assert "--since \"$base\"" in "".join(pipeline["bakegen-plan"]["script"])
+    assert pipeline["bakegen-merge-request"]["trigger"] == {
+        "include": [{"artifact": ".bakegen-ci/merge-request.yml", "job": "bakegen-plan"}], "strategy": "depend"}
 
     child = load(merge_request(matrix, run, since="HEAD"))
-    assert list(jobs(child, "bakegen:")) == ["bakegen:build:catalog-api-production:arm64"]
-    assert not jobs(child, "bakegen:merge") and "rules" not in child[".bakegen"]
+    assert list(jobs(child, "bakegen-")) == ["bakegen-build:catalog-api-production:arm64"]
+    assert not jobs(child, "bakegen-merge") and "rules" not in child[".bakegen"]
     script = "".join(child[".bakegen-build"]["script"])
     assert "push=false" in script and "push=true" not in script
     assert '--set "$TARGET.cache-to="' in script  # the cache is read, not written
@@ -212,7 +212,7 @@ def test_merge_requests_build_only_the_affected_targets_and_push_nothing(example
 
     main.write_text(main.read_text().replace("\n# changed\n", ""))
     nothing = load(merge_request(matrix, run, since="HEAD"))
-    assert list(nothing) == ["bakegen:nothing-to-build"]
+    assert list(nothing) == ["bakegen-nothing-to-build"]
 
 
 def test_the_whole_pipeline_file_declares_a_stage_gitlab_does_not_have(project, run):

@@ -44,10 +44,13 @@ from .ci_github import arch, dependencies, image_name
 WHOLE_FILE = ".gitlab-ci.yml"
 # What GitLab has without `stages:` (.pre and .post are always there).
 DEFAULT_STAGES = ("build", "test", "deploy")
-PLAN_JOB = "bakegen:plan"
-CHILD_JOB = "bakegen:merge-request"
-DIGESTS_JOB = "bakegen:digests"
-NOTHING_JOB = "bakegen:nothing-to-build"
+# Every job's name starts with bakegen- and its kind; a target and platform follow after colons.
+# The plan job's name holds no other character: gitlab-ci-local looks for a trigger's artifact
+# under the job's name as written, but stores it under an escaped one.
+PLAN_JOB = "bakegen-plan"
+CHILD_JOB = "bakegen-merge-request"
+DIGESTS_JOB = "bakegen-digests"
+NOTHING_JOB = "bakegen-nothing-to-build"
 # Where jobs keep what they hand on: digests, the digest map, the child pipeline.
 WORK = ".bakegen-ci"
 CHILD_FILE = f"{WORK}/merge-request.yml"
@@ -57,11 +60,11 @@ BASE, BUILD, SINGLE, MERGE = ".bakegen", ".bakegen-build", ".bakegen-build-singl
 
 
 def build_job(t: Target, platform: str) -> str:
-    return f"bakegen:build:{t.name}:{arch(platform)}"
+    return f"bakegen-build:{t.name}:{arch(platform)}"
 
 
 def merge_job(t: Target) -> str:
-    return f"bakegen:merge:{t.name}"
+    return f"bakegen-merge:{t.name}"
 
 
 def pipeline(plan: Plan, ci: GitlabCi, allow: tuple[str, ...] = ()) -> dict[str, Any]:

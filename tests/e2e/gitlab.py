@@ -83,6 +83,18 @@ def _safe(job: str) -> str:
     return re.sub(r"[^\w-]+", lambda m: base64.urlsafe_b64encode(m.group(0).encode()).decode().rstrip("="), job)
 
 
+def jobs_to_run(binary: Path, checkout: Path, state: str, home: Path, variables: dict[str, str] = {}
+                ) -> dict[str, str]:
+    """Job -> its `when` after the rules (`never`: not in the pipeline), for the checkout's commit."""
+    args = [str(binary), "--list-json", "--state-dir", state, "--home", str(home)]
+    for name, value in variables.items():
+        args += ["--variable", f"{name}={value}"]
+    result = subprocess.run(args, cwd=checkout, text=True, capture_output=True, timeout=120)
+    if result.returncode != 0:
+        raise AssertionError(result.stdout + result.stderr)
+    return {job["name"]: job["when"] for job in json.loads(result.stdout)}
+
+
 def run_pipeline(binary: Path, checkout: Path, state: str, env: dict[str, str], home: Path,
                  variables: dict[str, str] = {}, timeout: float = 1800) -> PipelineRun:
     """Run the pipeline of `checkout`'s .gitlab-ci.yml (a git repository) as its commit's push,

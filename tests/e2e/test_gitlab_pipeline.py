@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from buildkit import standalone_builder
-from gitlab import install, run_pipeline
+from gitlab import install, jobs_to_run, run_pipeline
 from harness import HARNESS_FILE, Project, copy_project
 
 from bakegen.model.plan import Target, Var
@@ -127,6 +127,8 @@ def test_pipeline_pushes_every_tag_and_a_merge_request_builds_only_what_it_chang
         with (p.dir / CHANGED).open("a") as f:
             f.write("\n# a change in this merge request\n")
         git(p.dir, "commit", "-q", "-am", "change catalog-api")
+        # Its branch's own pipeline has none of the jobs: only main and v* tags build and push.
+        assert set(jobs_to_run(gitlab_ci_local, p.dir, ".gcl-list", tmp_path / "home").values()) == {"never"}
         merge_request = run_pipeline(gitlab_ci_local, p.dir, ".gcl-mr", env, tmp_path / "home", variables={
             "CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_DIFF_BASE_SHA": main,
             "CI_MERGE_REQUEST_IID": "1"})

@@ -39,6 +39,11 @@ variable "CACHE_EXPORT" {
   default = false
 }
 
+# true: pushed targets also carry an SBOM attestation (push and CI builds). BuildKit makes it with docker/buildkit-syft-scanner, pulled from Docker Hub.
+variable "SBOM" {
+  default = false
+}
+
 group "default" {
   description = "Every target."
   targets = ["catalog-api-development", "catalog-api-test", "catalog-api-production", "storefront-development", "storefront-test", "storefront-production", "finalize-test", "finalize-production", "insights-development", "insights-test", "insights-production", "portal-development", "portal-test", "portal-production", "portal-web-development", "portal-web-test", "portal-web-production", "portal-scheduler-development", "portal-scheduler-test", "portal-scheduler-production", "orchestrator-development", "orchestrator-production", "reducer-development", "reducer-production", "ledger-development", "ledger-production"]
@@ -194,7 +199,7 @@ target "catalog-api-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/catalog-api:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/catalog-api:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -260,7 +265,7 @@ target "storefront-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/storefront:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/storefront:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -378,7 +383,7 @@ target "insights-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/insights:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/insights:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -444,7 +449,7 @@ target "portal-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -519,7 +524,7 @@ target "portal-web-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal-web:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal-web:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -594,7 +599,7 @@ target "portal-scheduler-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/portal-scheduler:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -638,7 +643,7 @@ target "orchestrator-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/orchestrator:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/orchestrator:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -682,7 +687,7 @@ target "reducer-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/reducer:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/reducer:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]
@@ -720,7 +725,7 @@ target "ledger-production" {
     "org.opencontainers.image.created" = "${CREATED}"
     "org.opencontainers.image.vendor" = "Example Shop Ltd."
   }
-  attest = LOCAL_PLATFORM ? [] : ["type=provenance,mode=max", "type=sbom"]
+  attest = LOCAL_PLATFORM ? [] : SBOM ? ["type=provenance,mode=max", "type=sbom"] : ["type=provenance,mode=max"]
   cache-from = ["type=registry,ref=${REGISTRY}/ledger:cache-production"]
   cache-to = CACHE_EXPORT ? ["type=registry,ref=${REGISTRY}/ledger:cache-production,mode=max"] : []
   output = SOURCE_DATE_EPOCH == "" ? [] : ["type=image,rewrite-timestamp=true,store=false,source-date-epoch=${SOURCE_DATE_EPOCH}"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .pipeline import Rendered, render_project
-from .model.plan import Plan, display
+from .model.plan import SBOM, Plan, display
 from .render.write import MANIFEST, FileStatus, compare, kept_warnings, previous_source, sync
 
 
@@ -121,7 +121,10 @@ def run_bake(matrix_file: str, render_first: bool, bake_args: tuple[str, ...],
     allow = list(rendered.allow) if found.supports_allow else []
     command = [found.docker, "buildx", "bake", "--file", "docker-bake.hcl", *allow, *_input_labels(rendered),
                *bake_args]
-    return subprocess.run(command, cwd=rendered.project_dir).returncode
+    env = dict(os.environ)
+    if "--push" in bake_args and any(v.name == SBOM for v in rendered.plan.variables):
+        env.setdefault(SBOM, "true")  # a push carries the SBOM; a local build needs no scanner image
+    return subprocess.run(command, cwd=rendered.project_dir, env=env).returncode
 
 
 def _input_labels(rendered: Rendered) -> list[str]:

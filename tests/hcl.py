@@ -65,6 +65,7 @@ LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[BAKE_LOCAL_PLATFORM\] : \[(.*)\]\}
 CACHE_EXPORT = re.compile(r"^\$\{CACHE_EXPORT \? \[(.*)\] : \[\]\}$")
 EPOCH = re.compile(r'^\$\{SOURCE_DATE_EPOCH == "" \? \[\] : \[(.*)\]\}$')
 UNLESS_LOCAL = re.compile(r"^\$\{LOCAL_PLATFORM \? \[\] : \[(.*)\]\}$")
+UNLESS_LOCAL_SBOM = re.compile(r"^\$\{LOCAL_PLATFORM \? \[\] : SBOM \? \[(.*)\] : \[(.*)\]\}$")
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
@@ -80,6 +81,11 @@ def _value(raw: Any) -> Any:
             # cache-to = CACHE_EXPORT ? [...] : []: written only when asked for
             return {"if": "CACHE_EXPORT", "then": [decode(i) for i in re.findall(r'"(?:[^"\\]|\\.)*"',
                                                                                    cache_export.group(1))]}
+        sbom = UNLESS_LOCAL_SBOM.match(raw)
+        if sbom:
+            # attest = LOCAL_PLATFORM ? [] : SBOM ? [..., "type=sbom"] : [...]: the SBOM when a push asks
+            return {"unless": "LOCAL_PLATFORM", "then": [decode(i) for i in STRING.findall(sbom.group(1))],
+                    "without SBOM": [decode(i) for i in STRING.findall(sbom.group(2))]}
         unless_local = UNLESS_LOCAL.match(raw)
         if unless_local:
             # attest = LOCAL_PLATFORM ? [] : [...]: every platform's build, not the local one

@@ -74,7 +74,8 @@ def test_tags_and_variables(example):
     plan = build_plan(example)
     assert [(v.name, v.default) for v in plan.variables] == [
         ("REGISTRY", "registry.dev.example.com/shop"), ("TAG", "latest"), ("REVISION", ""), ("CREATED", ""),
-        ("SOURCE_DATE_EPOCH", ""), ("LOCAL_PLATFORM", False), ("CACHE_EXPORT", False)]
+        ("SOURCE_DATE_EPOCH", ""), ("LOCAL_PLATFORM", False), ("CACHE_EXPORT", False),
+        ("SBOM", False)]
     assert [display(t) for t in plan.target("reducer-development").tags] == [
         "${REGISTRY}/reducer:${TAG}-development"]
 

@@ -14,8 +14,8 @@ import re
 from .. import runtimes
 from ..errors import BakegenError, Diagnostic
 from ..files import dockerignore
-from ..model.plan import (CACHE_EXPORT, LOCAL_PLATFORM, SOURCE_DATE_EPOCH, GeneratedDockerfile, Group, Inputs,
-                          Interpolated, Plan, Target, Var, Variable, display)
+from ..model.plan import (CACHE_EXPORT, LOCAL_PLATFORM, SBOM, SBOM_ATTESTATION, SOURCE_DATE_EPOCH, GeneratedDockerfile,
+                          Group, Inputs, Interpolated, Plan, Target, Var, Variable, display)
 from ..model.resolved import Cache, Resolved, ResolvedService, bake_name
 from ..runtimes.common import bake_arg_name, split_per_platform
 from ..runtimes.image_of import base_context
@@ -27,7 +27,7 @@ NO_ATTESTATIONS = ("type=provenance,disabled=true", "type=sbom,disabled=true")
 # What pushed images carry (project.attestations): how they were built and what
 # is in them. Not for LOCAL_PLATFORM builds: Docker's classic image store
 # cannot hold attestations, and a developer's --load needs none.
-ATTESTATIONS = ("type=provenance,mode=max", "type=sbom")
+ATTESTATIONS = ("type=provenance,mode=max", SBOM_ATTESTATION)
 
 DOCKERFILE_NAME = "Dockerfile"
 # The target docker/metadata-action's bake file defines.
@@ -83,6 +83,10 @@ def expand(resolved: Resolved, source: str, version: str = "") -> Plan:
     if any(t.cache_to for t in targets):
         variables += (Variable(CACHE_EXPORT, False,
                                "true: also export the build cache (push and CI builds; needs push access)."),)
+    if any(SBOM_ATTESTATION in t.push_attest for t in targets):
+        variables += (Variable(SBOM, False,
+                               "true: pushed targets also carry an SBOM attestation (push and CI builds). BuildKit "
+                               "makes it with docker/buildkit-syft-scanner, pulled from Docker Hub."),)
     return Plan(
         source=source,
         variables=variables,

@@ -45,6 +45,11 @@ BAKE_LOCAL_PLATFORM = "BAKE_LOCAL_PLATFORM"
 # Bake variable that turns on cache export: local and pull-request builds
 # cannot write to the cache registry, so only push and CI builds do.
 CACHE_EXPORT = "CACHE_EXPORT"
+# Bake variable that adds the SBOM attestation to pushed targets. BuildKit makes
+# it with a scanner image from Docker Hub, so it is off unless a push asks for
+# it: a local build then needs nothing but its base images.
+SBOM = "SBOM"
+SBOM_ATTESTATION = "type=sbom"
 # Bake variable with the commit's time, for reproducible pushed images.
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
 
@@ -67,7 +72,7 @@ class Choice:
 
     test: Var | Empty
     then: tuple[Item, ...]
-    otherwise: tuple[Item, ...]
+    otherwise: tuple[Item, ...] | Choice  # a Choice: test ? then : (test2 ? ... : ...)
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,10 @@ class Target:
     def bake_attest(self) -> tuple[str, ...] | Choice:
         if self.attest or not self.push_attest:
             return self.attest
-        return Choice(Var(LOCAL_PLATFORM), (), self.push_attest)
+        chosen: tuple[str, ...] | Choice = self.push_attest
+        if SBOM_ATTESTATION in self.push_attest:
+            chosen = Choice(Var(SBOM), self.push_attest, tuple(a for a in self.push_attest if a != SBOM_ATTESTATION))
+        return Choice(Var(LOCAL_PLATFORM), (), chosen)
 
     @property
     def bake_cache_to(self) -> Choice | tuple[()]:

@@ -27,7 +27,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ..model.plan import Plan, Target, display, repository
+from ..model.plan import SBOM, Plan, Target, display, repository
 from ..model.resolved import GithubCi
 
 # The image label with a target's input digest (tools/digests.py computes it).
@@ -202,6 +202,8 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
         # What the plan job installs: this version, unless the repository variable names another.
         "BAKEGEN": f"${{{{ vars.BAKEGEN || 'bakegen=={plan.version}' }}}}",
     }
+    if any(v.name == SBOM for v in plan.variables):
+        env[SBOM] = "true"  # pushed images carry their SBOM; local builds need no scanner image
     runner = ci.runners.get("linux/amd64", "ubuntu-24.04")
     builds = build_jobs(plan, ci)
     merges = merge_jobs(plan) if any(t.push for t in plan.targets) else []

@@ -155,7 +155,8 @@ class Project:
         (self.dir / HARNESS_FILE).write_text("\n".join(blocks))
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {**self.engine.env, "REGISTRY": self.registry_prefix, "TAG": TAG, **extra}
+        # Pushed targets carry their SBOM, as a push asks (SBOM=true), where the engine can make one.
+        return {**self.engine.env, "REGISTRY": self.registry_prefix, "TAG": TAG, "SBOM": str(SBOM).lower(), **extra}
 
     def bake(self, *args: str, old_buildx: bool = False, **env: str) -> Build:
         """`docker buildx bake -f docker-bake.hcl -f e2e.hcl ARGS`, with plain progress."""

@@ -69,3 +69,21 @@ def attestations(registry, repository: str, index: dict, digest: str) -> set[str
             _, manifest = registry.manifest(repository, m["digest"])
             found |= {layer["annotations"]["in-toto.io/predicate-type"] for layer in manifest["layers"]}
     return found
+
+
+def test_without_sbom_no_build_needs_the_scanner_image(project, registry, namespace):
+    """A build that does not ask for the SBOM (SBOM=false, bake's default) runs no scanner:
+    it needs nothing from Docker Hub but its base images, and its images still carry provenance."""
+    p = project("example")
+    prefix = f"{namespace}/no-sbom"
+    target = "catalog-api-production"
+    build = p.bake(target, "--push", REGISTRY=prefix, SBOM="false")
+    assert build.returncode == 0, build.failure()
+    assert "buildkit-syft-scanner" not in build.log and "generating sbom" not in build.log.lower()
+    t = p.plan.target(target)
+    ref = p.tag(t, 0, prefix)
+    repository, _, tag = ref.removeprefix(registry.address + "/").rpartition(":")
+    _, manifest = registry.manifest(repository, tag)
+    for image in manifest["manifests"]:
+        if not is_attestation(image):
+            assert attestations(registry, repository, manifest, image["digest"]) == {PROVENANCE}, ref

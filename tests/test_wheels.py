@@ -89,3 +89,61 @@ def test_auto_builder_reads_wheels_against_the_images_glibc(tmp_path):
     dockerfile = render_project(tmp_path / "matrix.yaml").files["generated/svc/Dockerfile"]
     assert "FROM builder-cross AS builder-linux-amd64" in dockerfile
     assert "FROM builder-native AS builder-linux-arm64" in dockerfile
+
+
+POETRY_1_1_LOCK = '''\
+[[package]]
+name = "pydantic-core"
+version = "2.41.5"
+description = ""
+category = "main"
+optional = false
+python-versions = ">=3.9"
+
+[[package]]
+name = "sdist-only"
+version = "1.0"
+description = ""
+category = "main"
+optional = false
+python-versions = "*"
+
+[metadata]
+lock-version = "1.1"
+python-versions = "^3.11"
+content-hash = "0"
+
+[metadata.files]
+pydantic-core = [
+    {file = "pydantic_core-2.41.5-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", hash = "sha256:0"},
+    {file = "pydantic_core-2.41.5-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", hash = "sha256:1"},
+    {file = "pydantic_core-2.41.5.tar.gz", hash = "sha256:2"},
+]
+sdist-only = [
+    {file = "sdist-only-1.0.tar.gz", hash = "sha256:3"},
+]
+'''
+
+
+def test_poetry_1_1_locks_list_their_wheels_in_metadata_files(tmp_path):
+    """Poetry 1.0 and 1.1 keep each package's files in [metadata.files]: read there, a package
+    with wheels for both platforms installs cross, and only the sdist-only one is reported."""
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/pyproject.toml").write_text(
+        '[tool.poetry]\nname = "svc"\nversion = "1.0"\ndescription = ""\nauthors = []\n'
+        '[tool.poetry.dependencies]\npython = "^3.11"\npydantic-core = "2.41.5"\nsdist-only = "1.0"\n')
+    (tmp_path / "svc/poetry.lock").write_text(POETRY_1_1_LOCK)
+    (tmp_path / "matrix.yaml").write_text(
+        "version: 1\n"
+        "project: {name: p, registry: r.example.com/p}\n"
+        "images: {python: 'python:3.12-slim-bookworm'}\n"
+        "stages: {production: {push: true}}\n"
+        "services:\n"
+        "  svc: {runtime: python, context: svc, command: [python, -m, svc], python: {poetry_version: 1.8.5}}\n")
+    warnings = render_project(tmp_path / "matrix.yaml").warnings
+    wheels = [w for w in warnings if "wheel" in w]
+    assert wheels == [
+        f"service 'svc': no {platform} wheel of sdist-only, so its dependencies install on {platform} itself "
+        "(python.builder: auto), which needs emulation on other machines and compilers in the image "
+        "(system_packages.build); set python.builder to silence this"
+        for platform in ("linux/amd64", "linux/arm64")]

@@ -19,6 +19,9 @@ from pathlib import Path
 
 from ..cache import cache_dir
 
+# Bumped when _parse_lock reads more: cached results of an older parser are not reused.
+PARSER_VERSION = 2
+
 # Architecture names in wheel platform tags, per Docker platform.
 WHEEL_ARCH = {
     "linux/amd64": "x86_64",
@@ -159,8 +162,11 @@ def lock_files(lock: Path) -> dict[str, list[str]] | None:
     Parsing a lock file costs more than the rest of a render, so the result
     is kept per content hash, in memory and in the user's cache folder.
     """
+    from ..files.project import MAX_TOML
+    from ..files.read import read_bytes
+
     try:
-        raw = lock.read_bytes()
+        raw = read_bytes(lock, MAX_TOML)  # a regular file, bounded: never a pipe or a device
     except OSError:
         return None
     return _lock_files(lock.name, hashlib.sha256(raw).hexdigest(), raw)
@@ -169,7 +175,8 @@ def lock_files(lock: Path) -> dict[str, list[str]] | None:
 @cache
 def _lock_files(kind: str, digest: str, raw: bytes) -> dict[str, list[str]] | None:
     folder = cache_dir("locks")
-    cached = folder / f"{kind}-{digest}.json" if folder else None
+    # The parser's version is in the name: a result of an older parser is not reused.
+    cached = folder / f"{kind}-{PARSER_VERSION}-{digest}.json" if folder else None
     try:
         return json.loads(cached.read_text(encoding="utf-8"))  # type: ignore[union-attr]
     except (OSError, ValueError, AttributeError):
@@ -197,6 +204,8 @@ def _parse_lock(kind: str, raw: bytes) -> dict[str, list[str]] | None:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     out: dict[str, list[str]] = {}
+    metadata_files = (data.get("metadata") or {}).get("files") or {}
+    legacy = {**metadata_files, **{_normalise(k): v for k, v in metadata_files.items()}}
     for package in data.get("package", []):
         source = package.get("source", {})
         if kind == "uv.lock":
@@ -206,9 +215,17 @@ def _parse_lock(kind: str, raw: bytes) -> dict[str, list[str]] | None:
         else:
             if source.get("type") in ("directory", "git", "file"):
                 continue
-            files = [f.get("file", "") for f in package.get("files", [])]
+            listed = package.get("files")
+            if listed is None:  # Poetry 1.0 and 1.1 list the files in [metadata.files]
+                listed = legacy.get(package["name"]) or legacy.get(_normalise(package["name"])) or []
+            files = [f.get("file", "") for f in listed]
         out[package["name"]] = [f for f in files if f.endswith(".whl")]
     return out
+
+
+def _normalise(name: str) -> str:
+    """A package name as PEP 503 compares them: lowercase, runs of -_. as one -."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def missing_wheels(lock: Path, platforms: tuple[str, ...], libc: Libc = Libc()) -> dict[str, list[str]] | None:

@@ -61,3 +61,19 @@ def test_forbid_makes_it_an_error_located_at_the_service(tmp_path, run):
     assert "2 RUN steps of legacy/Dockerfile.run (lines 5, 6) run on linux/amd64, linux/arm64, and " \
            "project.emulation is forbid" in result.stderr
     assert not (tmp_path / "docker-bake.hcl").exists()
+
+
+def test_a_pushed_stage_without_a_command_is_said(tmp_path, run):
+    """An image with no CMD or ENTRYPOINT runs what its base image runs: rarely the service."""
+    root = make(tmp_path, dockerfile="Dockerfile.nocmd", service=", platforms: [linux/amd64]")
+    (root / "legacy" / "Dockerfile.nocmd").write_text(
+        "FROM python:3.12-slim AS base\nCMD [\"python\"]\nFROM python:3.12-slim AS production\nUSER 10001:10001\n")
+    result = run("validate", cwd=root)
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "warning: service 'app': legacy/Dockerfile.nocmd: stage 'production' sets no CMD or ENTRYPOINT, so its "
+        "image runs what its base image runs; end it with CMD [...] if that is not what the service runs\n")
+    # A CMD in the stage it is built FROM is its command too.
+    (root / "legacy" / "Dockerfile.nocmd").write_text(
+        "FROM python:3.12-slim AS base\nCMD [\"python\"]\nFROM base AS production\nUSER 10001:10001\n")
+    assert run("validate", cwd=root).stderr == ""

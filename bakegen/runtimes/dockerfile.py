@@ -124,6 +124,9 @@ class DockerfileFacts:
     # RUN steps that execute on the target platform in the stages the service builds.
     target_runs: tuple[emulation.RunStep, ...]
     emulation: str  # project.emulation: allow, warn or forbid
+    # Pushed Dockerfile stages ("" the last) that set no CMD or ENTRYPOINT, themselves or
+    # through the stages they are built FROM: their image runs what its base image runs.
+    no_command: tuple[str, ...] = ()
 
 
 class Dockerfile(Runtime):
@@ -140,7 +143,9 @@ class Dockerfile(Runtime):
         import dockerfile
 
         commands = dockerfile.parse_file(str(files.root / service.dockerfile))  # parsed by _check already
-        facts = DockerfileFacts(emulation.target_runs(commands, service.targets.values()), matrix.project.emulation)
+        pushed = [target for stage, target in service.targets.items() if matrix.stages[stage].push]
+        facts = DockerfileFacts(emulation.target_runs(commands, service.targets.values()), matrix.project.emulation,
+                                tuple(commandless_stages(commands, pushed)))
         if facts.emulation == "forbid" and _needs_emulation(service, facts):
             errors.append(Diagnostic(
                 f"{_emulation_text(service, facts)}, and project.emulation is forbid",
@@ -151,11 +156,43 @@ class Dockerfile(Runtime):
 
     def warnings(self, service: ResolvedService) -> list[str]:
         facts = service.facts
-        if not isinstance(facts, DockerfileFacts) or facts.emulation != "warn" or not _needs_emulation(service, facts):
+        if not isinstance(facts, DockerfileFacts):
             return []
-        return [f"service '{service.name}': {_emulation_text(service, facts, platform)}: needs emulation (QEMU) "
-                f"or a native {platform.rpartition('/')[2]} builder"
-                for platform in service.platforms]
+        out = [f"service '{service.name}': {service.dockerfile}: "
+               + (f"stage '{stage}'" if stage else "its last stage")
+               + " sets no CMD or ENTRYPOINT, so its image runs what its base image runs; "
+               "end it with CMD [...] if that is not what the service runs" for stage in facts.no_command]
+        if facts.emulation == "warn" and _needs_emulation(service, facts):
+            out += [f"service '{service.name}': {_emulation_text(service, facts, platform)}: needs emulation (QEMU) "
+                    f"or a native {platform.rpartition('/')[2]} builder"
+                    for platform in service.platforms]
+        return out
+
+
+def commandless_stages(commands: list, targets: list[str]) -> list[str]:
+    """Of the stages `targets` ("" the last), those with no CMD or ENTRYPOINT in themselves or
+    in the stages of the same Dockerfile they are built FROM."""
+    stages: list[tuple[str, str, bool]] = []  # (name, parent, sets a command)
+    for command in commands:
+        cmd = command.cmd.upper()
+        if cmd == "FROM":
+            words = list(command.value)
+            name = words[-1].lower() if len(words) >= 3 and words[-2].upper() == "AS" else ""
+            stages.append((name, words[0].lower() if words else "", False))
+        elif cmd in ("CMD", "ENTRYPOINT") and stages:
+            name, parent, _ = stages[-1]
+            stages[-1] = (name, parent, True)
+    by_name = {name: i for i, (name, _, _) in enumerate(stages) if name}
+    out = []
+    for target in dict.fromkeys(targets):
+        i = by_name.get(target) if target else len(stages) - 1
+        seen = set()
+        while i is not None and i not in seen and not stages[i][2]:
+            seen.add(i)
+            i = by_name.get(stages[i][1])
+        if i is None and (target in by_name or not target) and stages:
+            out.append(target)
+    return out
 
 
 def _needs_emulation(service: ResolvedService, facts: DockerfileFacts) -> bool:

@@ -115,25 +115,21 @@ class DockerfileInfo:
         return self.last_user if target is None or target == self.last else None
 
 
-# A Dockerfile is a few KiB; a larger file is not read (BuildKit's own limit is far above).
-MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
 
 
 def read(path: Path) -> DockerfileInfo | None:
     """Parse `path` with BuildKit's parser; None if it is missing, unparsable, has no FROM, is not
-    a regular file (a FIFO would block the parser) or is larger than MAX_DOCKERFILE_BYTES."""
+    a regular file (a FIFO would block the parser) or is larger than runtimes.dockerfile's bound."""
     import dockerfile
 
-    from ..files.read import read_bytes
-    from ..runtimes.dockerfile import final_users
+    from ..runtimes.dockerfile import final_users, parse
 
     # `..` collapses on the path, not on the disk: the matrix's folder (`import -o new/m.yaml`)
     # may not exist yet.
     path = Path(os.path.realpath(path))
     try:
-        read_bytes(path, MAX_DOCKERFILE_BYTES)  # only a regular file of bounded size reaches the parser
-        commands = dockerfile.parse_file(str(path))
-        users = final_users(path)
+        commands = parse(path)  # only a regular file of bounded size reaches the parser
+        users = final_users(commands)
     except (dockerfile.GoParseError, dockerfile.GoIOError, OSError, UnicodeDecodeError):
         return None
     sections: list[Stage] = []

@@ -18,7 +18,24 @@ if TYPE_CHECKING:
     from ..model.resolved import ResolvedService
 
 
-def final_users(path: Path, build_args: dict[str, str] | None = None) -> dict[str, str | None]:
+# A Dockerfile is a few KiB; a larger file is refused before BuildKit's parser sees it.
+MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
+
+
+def parse(path: Path) -> list:
+    """The instructions of the Dockerfile at `path`, as BuildKit's own parser reads them.
+
+    Only a regular file of bounded size is read (files/read.py). Raises OSError,
+    UnicodeDecodeError or dockerfile.GoParseError.
+    """
+    import dockerfile
+
+    from ..files.read import read_bytes
+
+    return list(dockerfile.parse_string(read_bytes(path, MAX_DOCKERFILE_BYTES).decode("utf-8")))
+
+
+def final_users(path: Path | list, build_args: dict[str, str] | None = None) -> dict[str, str | None]:
     """Per stage, the user it ends with: its last USER, else its parent stage's; None if none.
     The key "" is the last stage, named or not (the one bake builds when a target names none).
 
@@ -33,7 +50,7 @@ def final_users(path: Path, build_args: dict[str, str] | None = None) -> dict[st
     scopes: dict[str, dict[str, str]] = {}  # each stage's variables, for stages built FROM it
     global_args: dict[str, str] = {}
     name, user, variables = "", None, global_args
-    for command in dockerfile.parse_file(str(path)):
+    for command in dockerfile.parse_file(str(path)) if isinstance(path, Path) else path:
         cmd = command.cmd.upper()
         if cmd == "FROM":
             words = list(command.value)
@@ -101,7 +118,7 @@ def is_root(user: str | None) -> bool:
     return name == "root" or (name.isdigit() and int(name) == 0)
 
 
-def stages_of(path: Path) -> list[str]:
+def stages_of(path: Path | list) -> list[str]:
     """Stage names of the Dockerfile at `path`, parsed by BuildKit's own parser.
 
     Raises dockerfile.GoParseError for a Dockerfile BuildKit cannot parse.
@@ -109,7 +126,7 @@ def stages_of(path: Path) -> list[str]:
     import dockerfile  # a Go extension; imported only when this runtime is used
 
     names = []
-    for command in dockerfile.parse_file(str(path)):
+    for command in dockerfile.parse_file(str(path)) if isinstance(path, Path) else path:
         if command.cmd.upper() == "FROM":
             words = [w for w in command.value]
             if len(words) >= 3 and words[-2].upper() == "AS":
@@ -137,12 +154,16 @@ class Dockerfile(Runtime):
     def facts(self, service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,
               files: ProjectFiles) -> tuple[DockerfileFacts | None, list[Diagnostic]]:
         assert service.dockerfile is not None
-        errors = _check(service, spec, matrix, files.root)
-        if errors:
-            return None, errors
         import dockerfile
 
-        commands = dockerfile.parse_file(str(files.root / service.dockerfile))  # parsed by _check already
+        try:
+            commands = parse(files.root / service.dockerfile)  # once: every check below reads these
+        except (dockerfile.GoParseError, dockerfile.GoIOError, OSError, UnicodeDecodeError) as exc:
+            return None, [Diagnostic(f"cannot parse {service.dockerfile}: {exc}",
+                                     path=("services", service.name, "dockerfile"))]
+        errors = _check(service, spec, matrix, commands)
+        if errors:
+            return None, errors
         pushed = [target for stage, target in service.targets.items() if matrix.stages[stage].push]
         facts = DockerfileFacts(emulation.target_runs(commands, service.targets.values()), matrix.project.emulation,
                                 tuple(commandless_stages(commands, pushed)))
@@ -210,19 +231,14 @@ def _emulation_text(service: ResolvedService, facts: DockerfileFacts, platform: 
 
 
 def _check(service: ResolvedService, spec: schema.Service, matrix: schema.Matrix,
-           project_dir: Path) -> list[Diagnostic]:
+           commands: list) -> list[Diagnostic]:
     assert service.dockerfile is not None
     at = ("services", service.name)
-    import dockerfile
-
-    try:
-        stages = stages_of(project_dir / service.dockerfile)
-    except (dockerfile.GoParseError, dockerfile.GoIOError, OSError, UnicodeDecodeError) as exc:
-        return [Diagnostic(f"cannot parse {service.dockerfile}: {exc}", path=at + ("dockerfile",))]
+    stages = stages_of(commands)
     errors = []
     # Per-platform args reach bake under other names (see expand.py): only
     # the values common to every platform are the Dockerfile's build args.
-    users = final_users(project_dir / service.dockerfile, split_per_platform(service.args)[0])
+    users = final_users(commands, split_per_platform(service.args)[0])
     for stage, target in service.targets.items():
         user = users.get(target)
         if (target in stages or not target) and matrix.stages[stage].push and is_root(user) and not service.run_as_root:

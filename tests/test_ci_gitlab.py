@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from bakegen import build_plan
 from bakegen.model.plan import display
-from bakegen.render.ci_github import arch
+from bakegen.render.ci_common import arch
 
 PIPELINE = ".gitlab/bakegen.gitlab-ci.yml"
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",

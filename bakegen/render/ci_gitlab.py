@@ -29,16 +29,14 @@ Input: the plan, the matrix's `ci.gitlab` settings and the bake file's
 
 from __future__ import annotations
 
-import io
 import shlex
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..model.plan import Plan, Target, display
 from ..model.resolved import GitlabCi
-from .ci_github import arch, dependencies, image_name
+from .ci_common import arch, bakegen_requirement, dependencies, dump_yaml, image_name, push_variables, registry_cache
 
 # The pipeline file, when it is the whole pipeline rather than a file it includes.
 WHOLE_FILE = ".gitlab-ci.yml"
@@ -71,7 +69,7 @@ def pipeline(plan: Plan, ci: GitlabCi, allow: tuple[str, ...] = ()) -> dict[str,
     """The pipeline bakegen writes: push builds, merges, the digest map, and the merge-request plan."""
     pushed = [t for t in plan.targets if t.push]
     doc: dict[str, Any] = _stages(ci, child=False)
-    doc.update(_templates(ci, allow, push=True, emulated=_emulated(ci, pushed)))
+    doc.update(_templates(plan, ci, allow, push=True, emulated=_emulated(ci, pushed)))
     doc[PLAN_JOB] = _plan_job(plan, ci)
     doc[CHILD_JOB] = {
         "stage": ci.stage,
@@ -118,7 +116,7 @@ def merge_request(plan: Plan, ci: GitlabCi, allow: tuple[str, ...], names: list[
     if not chosen:
         return {NOTHING_JOB: {"tags": list(_runner(ci, "linux/amd64")[0]),
                               "script": ["echo 'No pushed target is affected: nothing to build.'"]}}
-    return {**_stages(ci, child=True), **_templates(ci, allow, push=False, emulated=_emulated(ci, chosen)),
+    return {**_stages(ci, child=True), **_templates(plan, ci, allow, push=False, emulated=_emulated(ci, chosen)),
             **_build_jobs(plan, ci, chosen)}
 
 
@@ -144,12 +142,12 @@ def _build_jobs(plan: Plan, ci: GitlabCi, targets: list[Target]) -> dict[str, An
                 variables.update({"TAGS": _tags(t), "PLATFORMS": platform})
             else:
                 variables["IMAGE"] = image_name(t)
-            variables["CACHE"] = _cache(t, platform)
+            variables["CACHE"] = registry_cache(t, platform)
             if by_name:
                 # Targets this one starts from build in the same bake run:
                 # same platform, and their own per-platform cache.
                 variables["DEPS"] = LiteralScalarString("".join(
-                    f"{d}.platform={platform}\n{d}.cache-from={_cache(dep, platform)}\n" for d, dep in by_name.items()))
+                    f"{d}.platform={platform}\n{d}.cache-from={registry_cache(dep, platform)}\n" for d, dep in by_name.items()))
             if emulate:
                 variables["EMULATE"] = arch(platform).split("-")[0]
             job: dict[str, Any] = {"extends": SINGLE if t.single_manifest else BUILD, "tags": list(tags)}
@@ -177,12 +175,6 @@ def _emulated(ci: GitlabCi, targets: list[Target]) -> bool:
 def _tags(t: Target) -> str:
     # GitLab's ${NAME} is bake's: each tag as the bake file spells it, expanded by GitLab.
     return " ".join(display(tag) for tag in t.tags)
-
-
-def _cache(t: Target, platform: str) -> str:
-    """The registry cache of one target on one platform: its own image, so platforms do not
-    overwrite each other's cache."""
-    return f"type=registry,ref={image_name(t)}:cache-{t.stage}-{arch(platform)}"
 
 
 # -- rules -----------------------------------------------------------------------
@@ -296,11 +288,12 @@ _MERGE = (
 )
 
 
-def _templates(ci: GitlabCi, allow: tuple[str, ...], push: bool, emulated: bool) -> dict[str, Any]:
+def _templates(plan: Plan, ci: GitlabCi, allow: tuple[str, ...], push: bool, emulated: bool) -> dict[str, Any]:
     """The hidden jobs every build and merge job extends; `emulated`: some job's platform
     has no runner of its own."""
     base: dict[str, Any] = {
-        "variables": {"REGISTRY": ci.registry, "TAG": "sha-$CI_COMMIT_SHA", "REVISION": "$CI_COMMIT_SHA"},
+        "variables": {"REGISTRY": ci.registry, "TAG": "sha-$CI_COMMIT_SHA", "REVISION": "$CI_COMMIT_SHA",
+                      **push_variables(plan)},
     }
     if push:
         base["rules"] = _push_rules(ci)
@@ -346,8 +339,9 @@ def _plan_job(plan: Plan, ci: GitlabCi) -> dict[str, Any]:
         "tags": list(_runner(ci, "linux/amd64")[0]),
         "rules": _merge_request_rules(),
         "interruptible": True,
-        # What the job installs: this version, unless a CI/CD variable BAKEGEN names another.
-        "variables": {"BAKEGEN": f"bakegen=={plan.version}"},
+        # What the job installs: this version's wheel in the repository, unless a CI/CD
+        # variable BAKEGEN names another.
+        "variables": {"BAKEGEN": bakegen_requirement(plan)},
     }
     if ci.docker == "dind":
         job["image"] = ci.python_image
@@ -371,15 +365,6 @@ def _plan_job(plan: Plan, ci: GitlabCi) -> dict[str, Any]:
     return job
 
 
-def _dump(data: dict[str, Any]) -> str:
-    yaml = YAML(typ="rt", pure=True)
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    return buffer.getvalue()
-
-
 def render(plan: Plan, ci: GitlabCi, allow: tuple[str, ...], source: str) -> str:
     """The pipeline file's text, with its banner."""
     include = (f"# The project's .gitlab-ci.yml includes it:  include: [{{local: {ci.file}}}]\n"
@@ -391,11 +376,11 @@ def render(plan: Plan, ci: GitlabCi, allow: tuple[str, ...], source: str) -> str
         "# then creates every multi-platform tag; merge requests build only what they change.\n"
         + include
     )
-    return banner + _dump(pipeline(plan, ci, allow))
+    return banner + dump_yaml(pipeline(plan, ci, allow))
 
 
 def render_merge_request(plan: Plan, ci: GitlabCi, allow: tuple[str, ...], names: list[str]) -> str:
     """The merge request's child pipeline, as the plan job writes it."""
     banner = (f"# Written by `bakegen affected --format gitlab` from {plan.source}: the build jobs of the\n"
               "# pushed targets this merge request changes. Nothing is pushed.\n")
-    return banner + _dump(merge_request(plan, ci, allow, names))
+    return banner + dump_yaml(merge_request(plan, ci, allow, names))

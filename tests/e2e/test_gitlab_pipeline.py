@@ -31,7 +31,7 @@ from gitlab import install, jobs_to_run, run_pipeline
 from harness import HARNESS_FILE, Project, copy_project
 
 from bakegen.model.plan import Target, Var
-from bakegen.render.ci_github import arch
+from bakegen.render.ci_common import arch
 
 PIPELINE = ".gitlab/bakegen.gitlab-ci.yml"
 CHANGED = "example/services/catalog-api/catalog/main.py"

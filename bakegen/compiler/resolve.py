@@ -119,14 +119,14 @@ class _Resolver(Checks, References, Axes, Paths, Names):
         )
         if derived or len(self.errors) != errors_before:
             return resolved
-        # The runtime reads what it needs from files the checks above vouched
-        # for, once, and checks it.
+        # What the build is sent, then what the runtime reads from files the
+        # checks above vouched for, once, and checks.
+        ignore = inputs.ignore_patterns(resolved, runtimes.get(runtime), self.m.project.output, source)
+        resolved = replace(resolved, ignore=ignore, context_files=inputs.context_files(resolved, ignore, files))
         facts, problems = runtimes.get(runtime).facts(resolved, spec, self.m, files)
         self.errors.extend(problems)
         if problems:
             return resolved
-        ignore = inputs.ignore_patterns(resolved, runtimes.get(runtime), self.m.project.output, source)
-        resolved = replace(resolved, facts=facts, ignore=ignore,
-                           context_files=inputs.context_files(resolved, ignore, files))
+        resolved = replace(resolved, facts=facts)
         named = {**resolved.contexts, **runtimes.get(runtime).extra_contexts(resolved)}
         return replace(resolved, input_files=inputs.input_files(resolved, named, files))

@@ -393,6 +393,15 @@ class GoOptions(Model):
         description="Extra linker flags after `-s -w`, one per item, e.g. `-X`, `main.version=1.4.0`.",
         examples=[["-X", "main.version=1.4.0"]],
     )
+    files: list[RelPath] = Field(
+        default_factory=list,
+        description=(
+            "Files and folders of the service's context that production images ship beside the binary, "
+            "under /app (then the working directory), e.g. config or migrations that the binary reads "
+            "by relative path, as a hand-written Dockerfile would COPY them."
+        ),
+        examples=[["config", "migrations"]],
+    )
 
 
 class StageSettings(Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ class GoFacts:
     ldflags: tuple[str, ...]
     go_sum: bool  # the module has outside dependencies to download
     dev_command: tuple[str, ...] | None  # per_stage's command for the development stage
+    data_files: tuple[str, ...] = ()  # go.files: context paths production ships under /app
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class GoValues(common.CommonValues):
     module_files: tuple[str, ...]  # what `go mod download` reads
     build_flags: tuple[str, ...]  # `go build` flags after -trimpath: tags and ldflags
     binary_path: str  # where production images have the binary
+    # (source in the context, destination) of each go.files entry; production's
+    # working directory is /app when there are any.
+    data_files: tuple[tuple[str, str], ...]
 
 
 class Go(Runtime):
@@ -71,6 +77,7 @@ class Go(Runtime):
             errors.append(Diagnostic(f"{service.context}/go.mod does not exist; a go service's context is its module",
                                      path=("services", service.name, "context")))
         opts = spec.go or GoOptions()
+        errors += _data_file_errors(service, opts.files, files)
         dev_command = next((spec.per_stage[stage].command for stage, target in service.targets.items()
                             if target == "development" and stage in spec.per_stage
                             and spec.per_stage[stage].command), None)
@@ -84,6 +91,7 @@ class Go(Runtime):
             # Go itself refuses to build one that needs it: nothing to warn about.
             go_sum=files.is_file(module / "go.sum"),
             dev_command=tuple(dev_command) if dev_command else None,
+            data_files=tuple(posixpath.normpath(f) for f in opts.files),
         ), errors
 
     def values(self, service: ResolvedService, resolved: Resolved) -> GoValues:
@@ -115,7 +123,29 @@ class Go(Runtime):
             module_files=("go.mod", "go.sum") if facts.go_sum else ("go.mod",),
             build_flags=tag_flags + (f'-ldflags="{" ".join(ldflags)}"',),
             binary_path=binary,
+            data_files=tuple((path, posixpath.join(common.APP_DIR, path)) for path in facts.data_files),
         )
+
+
+def _data_file_errors(service: ResolvedService, paths: list[str], files: ProjectFiles) -> list[Diagnostic]:
+    """go.files entries must be in the context and sent to the build (COPY fails otherwise)."""
+    errors = []
+    context = (files.root / service.context).resolve()
+    sent = set(service.context_files)
+    for i, path in enumerate(paths):
+        at = ("services", service.name, "go", "files", i)
+        full = (context / path).resolve()
+        rel = posixpath.normpath(path)
+        if not (full == context or context in full.parents) or rel in (".", ""):
+            errors.append(Diagnostic(f"'{path}' is not inside the service's context {service.context}", path=at,
+                                     hint="name a file or folder of the context, e.g. config"))
+        elif not full.exists():
+            errors.append(Diagnostic(f"{posixpath.join(service.context, rel)} does not exist", path=at))
+        elif not any(f == rel or f.startswith(rel + "/") for f in sent):
+            errors.append(Diagnostic(
+                f"{posixpath.join(service.context, rel)} is left out of the build by the ignore patterns, so "
+                "production images cannot copy it", path=at, hint="take it back with `!PATH` in `dockerignore`"))
+    return errors
 
 
 runtime = Go()

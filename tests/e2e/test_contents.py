@@ -66,6 +66,15 @@ def test_a_fixture_with_writable_folders_runs_as_10001_and_writes_there(built):
     assert out.stdout.split() == ["10001", "False", "False"], "cache is writable, the rest of /app is not"
 
 
+def test_go_files_ship_beside_the_binary_on_every_platform(built):
+    p, build = built("minimal")
+    assert build.returncode == 0, build.failure()
+    t = p.plan.target("hello-production")
+    for platform in t.platforms:
+        files = files_of(p, p.tag(t), platform)
+        assert "app/config/greeting.txt" in files and "usr/local/bin/app" in files, platform
+
+
 def test_rendered_with_a_lock_builds_from_a_checkout_without_one(engine, registry, standins, tmp_path):
     p = Project("src-layout", copy_project("src-layout", tmp_path / "src-layout"), engine, registry.address)
     (p.dir / "inventory/uv.lock").unlink()

@@ -107,6 +107,9 @@ def read(context: Path, manager: str, dev_requirements: str | None,
             or bool(pyproject.get("dependency-groups"))
         text_of_deps += str(poetry.get("dependencies"))
         local = _poetry_local(context, poetry, files)
+        if installable:
+            missing = _poetry_package_problem(context, pyproject, poetry)
+            problems += [missing] if missing else []
     else:
         installable = build_system or files.is_file(context / "setup.py") or files.is_file(context / "setup.cfg")
         dev_file = context / dev_requirements if dev_requirements else None
@@ -129,6 +132,28 @@ def read(context: Path, manager: str, dev_requirements: str | None,
         mentions_pytest="pytest" in dev_text.lower() or "pytest" in text_of_deps.lower(),
         problems=tuple(problems),
     )
+
+
+def _poetry_package_problem(context: Path, pyproject: dict[str, Any], poetry: dict[str, Any]) -> str | None:
+    """Why Poetry would find no package to build: with no `packages`, it builds the one named
+    after the project (dashes and dots as underscores), in the project folder or in src/."""
+    name = _get(pyproject, "project", "name") or poetry.get("name")
+    if poetry.get("packages") or not isinstance(name, str):
+        return None
+    module = re.sub(r"[-_.]+", "_", name).lower()
+    bases = [b for b in (context, context / "src") if b.is_dir()]
+    if any((b / module).is_dir() or (b / f"{module}.py").is_file() for b in bases):
+        return None
+    found = sorted({d.relative_to(context).as_posix() for b in bases for d in b.iterdir()
+                    if d.is_dir() and (d / "__init__.py").is_file() and d.name not in ("tests", "test")})
+    text = (f"pyproject.toml: Poetry builds the package '{module}' (the project's name), and there is no "
+            f"folder or module of that name")
+    if found:
+        include = found[0].rpartition("/")[2]
+        where = ', from = "src"' if found[0].startswith("src/") else ""
+        text += (f"; the package folder there is {found[0]}: add `packages = [{{include = \"{include}\"{where}}}]` "
+                 "under [tool.poetry]")
+    return text
 
 
 def _uv_local(context: Path, pyproject: dict[str, Any], files: ProjectFiles) -> list[str]:

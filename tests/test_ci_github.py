@@ -161,7 +161,11 @@ def test_the_plan_job_compares_pull_requests_with_their_base_and_pushes_with_the
     assert 'bakegen affected "${args[@]}" >> "$GITHUB_OUTPUT"' in decide["run"]
     assert "--registry" in decide["run"] and "--reuse-tag" in decide["run"]
     install = next(s for s in steps if s.get("name") == "Install bakegen")
-    assert f'"bakegen, version {build_plan(example).version}"' in install["run"]
+    version = build_plan(example).version
+    assert f'"bakegen, version {version}"' in install["run"]
+    # Not on PyPI: a name there could be anyone's. The wheel kept in the repository, or vars.BAKEGEN.
+    assert rendered(example, run)["env"]["BAKEGEN"] == (
+        f"${{{{ vars.BAKEGEN || 'tools/bakegen-{version}-py3-none-any.whl' }}}}")
 
 
 def test_platform_without_a_runner_is_emulated(project, run):
@@ -319,3 +323,31 @@ def test_the_digest_map_joins_every_targets_entry(example, run, tmp_path):
     assert output.read_text().startswith("map<<BAKEGEN_END\n{")
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["with"]["name"] == "digest-map" and upload["with"]["path"] == "/tmp/digest-map.json"
+
+
+def test_an_unchanged_image_gets_each_tag_in_turn(example, run, tmp_path):
+    """A target the registry holds is re-tagged from that image, one tag at a time (a registry on
+    a file system can fail a tag read while another tag of the same manifest is written)."""
+    workflow = rendered(example, run)
+    create = next(s for s in workflow["jobs"]["merge"]["steps"] if s.get("name") == "Create the tags")
+    script = tmp_path / "bin" / "docker"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\necho "$*" >> "{tmp_path}/calls"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    for target, single in (("insights-production", False), ("finalize-production", True)):
+        t = build_plan(example).target(target)
+        entry = {"target": target, "image": f"${{REGISTRY}}/{t.service}",
+                 "tags": " ".join(display(tag) for tag in t.tags), "mode": "copy", "single": single,
+                 "source": f"r.example.com/shop/{t.service}@sha256:{'a' * 64}", "inputs": "sha256:" + "b" * 64,
+                 "platforms": ",".join(t.platforms)}
+        result = run_step(create, entry, tmp_path, script.parent, REGISTRY="r.example.com/shop", TAG="sha-1")
+        assert result.returncode == 0, result.stderr
+    prefer = "--prefer-index=false "
+    assert (tmp_path / "calls").read_text().splitlines() == [
+        f"buildx imagetools create --tag r.example.com/shop/insights:sha-1 r.example.com/shop/insights@sha256:{'a' * 64}",
+        f"buildx imagetools create --tag r.example.com/shop/insights:latest r.example.com/shop/insights@sha256:{'a' * 64}",
+        f"buildx imagetools create {prefer}--tag r.example.com/shop/finalize:sha-1 "
+        f"r.example.com/shop/finalize@sha256:{'a' * 64}",
+        f"buildx imagetools create {prefer}--tag r.example.com/shop/finalize:latest "
+        f"r.example.com/shop/finalize@sha256:{'a' * 64}",
+    ]

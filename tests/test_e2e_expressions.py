@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
-from expressions import ExpressionError, condition, evaluate, interpolate  # noqa: E402
+from expressions import ExpressionError, condition, evaluate, interpolate, job_functions  # noqa: E402
 
 CONTEXTS = {
     "github": {"event_name": "push", "sha": "abc", "ref_type": "branch", "ref_name": "main"},
@@ -45,3 +45,14 @@ def test_interpolation_and_conditions():
     assert not condition("matrix.single", CONTEXTS)
     with pytest.raises(ExpressionError):
         evaluate("hashFiles('x')", CONTEXTS)
+
+
+def test_a_jobs_if_calls_success_of_the_jobs_it_needs_unless_it_names_a_status_function():
+    contexts = {**CONTEXTS, "needs": {"plan": {"result": "success", "outputs": {"build": "[]"}}}}
+    skipped = job_functions(["success", "skipped"])
+    assert condition(None, contexts, job_functions(["success"]))
+    assert not condition(None, contexts, skipped)
+    assert not condition("github.event_name == 'push'", contexts, skipped)
+    assert condition("${{ !cancelled() && !failure() && github.event_name == 'push' }}", contexts, skipped)
+    assert not condition("${{ !cancelled() && !failure() }}", contexts, job_functions(["failure"]))
+    assert not condition("${{ !cancelled() && needs.plan.outputs.build != '[]' }}", contexts, skipped)

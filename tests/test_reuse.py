@@ -50,11 +50,13 @@ def hold(answers: Path, ref: str, labels: dict[str, str], index: bool = True) ->
             {"digest": "sha256:" + "1" * 64, "platform": {"os": p.split("/")[0], "architecture": p.split("/")[1]}}
             for p in labels] + [{"digest": "sha256:" + "2" * 64, "platform": {"os": "unknown",
                                                                            "architecture": "unknown"}}]}
-        image = {p: {"config": {"Labels": {LABEL: v}}} for p, v in labels.items()}
+        image = {p: {"architecture": p.split("/")[1], "config": {"Labels": {LABEL: v}}} for p, v in labels.items()}
+        if len(image) == 1:  # as imagetools prints an index of one image: its config alone
+            [image] = image.values()
     else:
         manifest = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest}
-        [value] = labels.values()
-        image = {"config": {"Labels": {LABEL: value}}}
+        [(platform, value)] = labels.items()
+        image = {"architecture": platform.split("/")[1], "config": {"Labels": {LABEL: value}}}
     (answers / ref.replace("/", "_").replace(":", "_")).write_text(json.dumps({"manifest": manifest, "image": image}))
     return digest
 
@@ -77,6 +79,13 @@ def test_an_image_with_the_same_inputs_is_re_tagged_not_built(run, example, dock
     assert by_name["catalog-api-production"]["action"] == "build"
     assert by_name["catalog-api-production"]["why"] == ["no image with these inputs in the registry"]
     assert "insights-production" not in data["build"] and "catalog-api-production" in data["build"]
+
+
+def test_an_index_of_one_platform_is_found_too(run, example, docker):
+    storefront = digest_of(run, example, "storefront-production")
+    hold(docker, f"{REGISTRY}/storefront:latest", {"linux/amd64": storefront})
+    result = run("affected", "-f", str(example), "--registry", "storefront-production")
+    assert result.stdout == "none\n", result.stderr
 
 
 def test_the_tags_of_the_commit_before_are_looked_at(run, example, docker):

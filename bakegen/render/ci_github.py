@@ -27,7 +27,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..model.plan import Plan, Target, display
 from ..model.resolved import GithubCi
-from .ci_common import arch, dependencies, dump_yaml, image_name, push_variables, registry_cache
+from .ci_common import arch, bakegen_requirement, dependencies, dump_yaml, image_name, push_variables, registry_cache
 
 # The image label with a target's input digest (tools/digests.py computes it).
 LABEL = "dev.bakegen.inputs"
@@ -183,8 +183,9 @@ def workflow(plan: Plan, ci: GithubCi, registry_default: str, source: str) -> di
         "REGISTRY": f"${{{{ vars.REGISTRY || '{registry_default}' }}}}",
         "TAG": "${{ github.ref_type == 'tag' && github.ref_name || format('sha-{0}', github.sha) }}",
         "REVISION": "${{ github.sha }}",
-        # What the plan job installs: this version, unless the repository variable names another.
-        "BAKEGEN": f"${{{{ vars.BAKEGEN || 'bakegen=={plan.version}' }}}}",
+        # What the plan job installs: the wheel of this version kept in the repository (bakegen is
+        # not on PyPI, and a name there could be anyone's), unless the repository variable names another.
+        "BAKEGEN": f"${{{{ vars.BAKEGEN || '{bakegen_requirement(plan)}' }}}}",
         **push_variables(plan),
     }
     runner = ci.runners.get("linux/amd64", "ubuntu-24.04")
@@ -461,13 +462,15 @@ def _merge_steps(ci: GithubCi) -> list[dict[str, Any]]:
                 EXPAND
                 + 'image=$(expand "$IMAGE")\n'
                 "args=()\n"
-                'for tag in $TAGS; do args+=(--tag "$(expand "$tag")"); done\n'
                 'if [ "$MODE" = copy ]; then\n'
                 "  # Inputs unchanged: the image the registry holds gets this run's tags, as it is\n"
-                "  # (an index is copied whole; one manifest stays one manifest).\n"
+                "  # (an index is copied whole; one manifest stays one manifest). One tag at a time:\n"
+                "  # a registry on a file system can answer 500 to a tag read while another tag of\n"
+                "  # the same manifest is written.\n"
                 '  if [ "$SINGLE" = true ]; then args+=(--prefer-index=false); fi\n'
-                '  docker buildx imagetools create "${args[@]}" "$SOURCE"\n'
+                '  for tag in $TAGS; do docker buildx imagetools create "${args[@]}" --tag "$(expand "$tag")" "$SOURCE"; done\n'
                 "else\n"
+                '  for tag in $TAGS; do args+=(--tag "$(expand "$tag")"); done\n'
                 '  cd /tmp/digests\n'
                 '  docker buildx imagetools create "${args[@]}" $(printf "$image@sha256:%s " *)\n'
                 "fi\n"),

@@ -93,15 +93,28 @@ def matches(t: Target, digest: str, found: dict) -> bool:
     is_index = "manifests" in manifest
     if is_index == t.single_manifest or "digest" not in manifest:
         return False
-    configs = image if is_index else {t.platforms[0]: image}
-    platforms = {_platform(p) for p in configs}
-    if platforms != {_platform(p) for p in t.platforms}:
+    if is_index:
+        platforms = [_platform(m.get("platform") or {}) for m in manifest["manifests"]
+                     if (m.get("platform") or {}).get("os") != "unknown"]
+        # imagetools prints one config for an index of one image, else one per platform.
+        configs = {platforms[0]: image} if len(platforms) == 1 and _is_config(image) else image
+    else:
+        configs = {t.platforms[0]: image}
+    if not isinstance(configs, dict) or {_name(p) for p in configs} != {_name(p) for p in t.platforms}:
         return False
     return all(((c or {}).get("config") or {}).get("Labels", {}).get(LABEL) == digest for c in configs.values())
 
 
-def _platform(name: str) -> str:
-    return name.removesuffix("/v8") if name.startswith("linux/arm64") else name
+def _is_config(value: object) -> bool:
+    return isinstance(value, dict) and "architecture" in value and "config" in value
+
+
+def _platform(entry: dict) -> str:
+    return "/".join(x for x in (entry.get("os"), entry.get("architecture"), entry.get("variant")) if x)
+
+
+def _name(platform: str) -> str:
+    return platform.removesuffix("/v8") if platform.startswith("linux/arm64") else platform
 
 
 def _inspect(docker: str, ref: str) -> tuple[dict | None, str | None]:

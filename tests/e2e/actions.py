@@ -12,6 +12,12 @@ What cannot happen here is replaced, and only that:
   /tmp (a private mount namespace), as on a fresh runner;
 - actions/checkout: the project folder is the checkout, made a git
   repository with one commit if it is not one (steps read the commit's time);
+- actions/setup-python: this machine's Python (the environment's PATH has
+  the bakegen under test, which the plan job's install step then keeps);
+- jobs' `outputs:`, the `needs` context and job-level status functions
+  (success() of the jobs needed; a skipped job skips those that need it
+  unless their `if` says otherwise), and matrices from `fromJSON(...)`;
+  a matrix with no entry fails the job, as on GitHub;
 - $GITHUB_ENV: `name=value` lines a step writes there are in the env of
   the job's later steps;
 - docker/setup-buildx-action: a standalone builder on the engine's BuildKit
@@ -40,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from expressions import as_string, condition, interpolate
+from expressions import as_string, condition, evaluate, interpolate, job_functions
 from harness import Build
 from ruamel.yaml import YAML
 
@@ -54,10 +60,12 @@ class WorkflowError(AssertionError):
     """A job of the workflow failed; the message says which step and why."""
 
 
-def push_to_main(sha: str) -> dict[str, Any]:
-    """The `github` context of a push of commit `sha` to the main branch."""
+def push_to_main(sha: str, before: str = "0" * 40) -> dict[str, Any]:
+    """The `github` context of a push of commit `sha` to the main branch, whose tip was
+    `before` (all zeros: a new branch)."""
     return {"event_name": "push", "ref": "refs/heads/main", "ref_type": "branch", "ref_name": "main", "sha": sha,
-            "repository": "example/shop", "run_id": "1", "server_url": "https://github.com", "workflow": "images"}
+            "repository": "example/shop", "run_id": "1", "server_url": "https://github.com", "workflow": "images",
+            "event": {"before": before}}
 
 
 def csv_list(text: str) -> list[str]:
@@ -77,6 +85,7 @@ class JobRun:
     matrix: dict[str, Any]
     bakes: list[Build] = field(default_factory=list)  # one per docker/bake-action step
     logins: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)  # the job's `outputs:`
 
 
 @dataclass
@@ -98,6 +107,8 @@ class Runner:
         self.data = YAML(typ="safe", pure=True).load(self.workflow.read_text())
         self.artifacts = self.work / "artifacts"
         self.artifacts.mkdir(parents=True, exist_ok=True)
+        # job -> {"result": success or skipped, "outputs": {...}}: the `needs` context.
+        self.results: dict[str, dict[str, Any]] = {}
 
     # -- jobs ----------------------------------------------------------------
 
@@ -121,38 +132,77 @@ class Runner:
     def run(self, jobs: Callable[[str], bool] = lambda name: True) -> list[JobRun]:
         """Every job (of those `jobs` accepts by name) whose `if` holds, in `needs` order;
         returns those run; raises WorkflowError on a failed step. A later call goes on
-        from here: the artifacts of earlier jobs are kept."""
+        from here: the artifacts and results of earlier jobs are kept, and no job runs twice."""
         done = len(self.runs)
         for name in self.order():
-            if not jobs(name):
+            if not jobs(name) or name in self.results:  # each job runs once
                 continue
             job = self.data["jobs"][name]
-            workflow_env = self._env(self.data.get("env", {}), self.contexts({}))
-            if not condition(job.get("if"), self.contexts({}, env=workflow_env)):
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else needs
+            missing = [n for n in needs if n not in self.results]
+            if missing:
+                raise WorkflowError(f"job {name} needs {', '.join(missing)}, which did not run before it")
+            needed = {n: self.results[n] for n in needs}
+            workflow_env = self._env(self.data.get("env", {}), self.contexts({}, needs=needed))
+            contexts = self.contexts({}, env=workflow_env, needs=needed)
+            if not condition(job.get("if"), contexts, job_functions([r["result"] for r in needed.values()])):
+                self.results[name] = {"result": "skipped", "outputs": {}}
                 continue
-            entries = job.get("strategy", {}).get("matrix", {}).get("include", [{}])
+            entries = self.matrix_entries(name, job, contexts)
+            outputs: dict[str, str] = {}
             for index, entry in enumerate(entries):
-                self.runs.append(self.run_job(name, job, entry, index))
+                record = self.run_job(name, job, entry, index, needed)
+                self.runs.append(record)
+                # A matrix job's outputs: what its runs set (GitHub keeps one of them).
+                outputs.update({k: v for k, v in record.outputs.items() if v})
+            self.results[name] = {"result": "success", "outputs": outputs}
         return self.runs[done:]
 
+    def matrix_entries(self, name: str, job: dict[str, Any], contexts: dict[str, Any]) -> list[dict[str, Any]]:
+        """The runs of a job: its matrix `include` entries (a `fromJSON(...)` of an earlier
+        job's output, or a list), or one run without a matrix. GitHub fails a job whose
+        matrix has no entry: so does this."""
+        matrix = job.get("strategy", {}).get("matrix")
+        if matrix is None:
+            return [{}]
+        if isinstance(matrix, str):
+            matrix = self._value(matrix, contexts)
+        include = matrix.get("include", [])
+        if isinstance(include, str):
+            include = self._value(include, contexts)
+        if not isinstance(include, list) or not include:
+            raise WorkflowError(f"job {name}: its matrix has no entry ({include!r}); GitHub fails such a job")
+        return include
+
+    @staticmethod
+    def _value(text: str, contexts: dict[str, Any]) -> Any:
+        """The value of a whole `${{ expression }}` (not its text)."""
+        stripped = text.strip()
+        if not (stripped.startswith("${{") and stripped.endswith("}}")):
+            raise WorkflowError(f"{text!r} is not one expression")
+        return evaluate(stripped[3:-2], contexts)
+
     def contexts(self, matrix: dict[str, Any], env: dict[str, str] | None = None,
-                 steps: dict[str, Any] | None = None) -> dict[str, Any]:
+                 steps: dict[str, Any] | None = None, needs: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"github": self.github, "vars": self.vars, "secrets": self.secrets, "matrix": matrix,
-                "env": env or {}, "steps": steps or {}, "runner": {"os": "Linux", "temp": "/tmp"}}
+                "env": env or {}, "steps": steps or {}, "needs": needs or {},
+                "runner": {"os": "Linux", "temp": "/tmp"}}
 
     @staticmethod
     def _env(values: dict[str, Any], contexts: dict[str, Any]) -> dict[str, str]:
         return {k: interpolate(as_string(v), contexts) for k, v in values.items()}
 
-    def run_job(self, name: str, job: dict[str, Any], matrix: dict[str, Any], index: int) -> JobRun:
+    def run_job(self, name: str, job: dict[str, Any], matrix: dict[str, Any], index: int,
+                needs: dict[str, Any] | None = None) -> JobRun:
         record = JobRun(name, matrix)
         temp = self.work / f"{name}-{index}" / "tmp"  # the runner's /tmp
         temp.mkdir(parents=True)
-        env = self._env(self.data.get("env", {}), self.contexts(matrix))
-        env.update(self._env(job.get("env", {}), self.contexts(matrix, env)))
+        env = self._env(self.data.get("env", {}), self.contexts(matrix, needs=needs))
+        env.update(self._env(job.get("env", {}), self.contexts(matrix, env, needs=needs)))
         steps: dict[str, Any] = {}
         for number, step in enumerate(job["steps"], 1):
-            contexts = self.contexts(matrix, env, steps)
+            contexts = self.contexts(matrix, env, steps, needs)
             if not condition(step.get("if"), contexts):
                 continue
             label = interpolate(step.get("name") or step.get("uses") or step.get("run", "")[:40], contexts)
@@ -163,6 +213,8 @@ class Runner:
                     from None
             if step.get("id"):
                 steps[step["id"]] = {"outputs": outputs, "outcome": "success", "conclusion": "success"}
+        record.outputs = {k: interpolate(as_string(v), self.contexts(matrix, env, steps, needs))
+                          for k, v in job.get("outputs", {}).items()}
         return record
 
     # -- steps ---------------------------------------------------------------
@@ -182,6 +234,8 @@ class Runner:
         if action == "actions/checkout":
             self.commit_checkout()
             return {}
+        if action == "actions/setup-python":
+            return {}  # this machine's Python, whose bin folder is on PATH (bakegen with it)
         if action == "docker/setup-buildx-action":
             return {}
         if action == "docker/setup-qemu-action":
@@ -203,11 +257,13 @@ class Runner:
         (temp / ".github_env").write_text("")
         (temp / ".step.sh").write_text(script)
         # A private mount namespace puts this job's folder at /tmp, as on a fresh
-        # runner. The shell enters the checkout first; when the checkout lies
-        # under the host's /tmp, it is mounted again at its own path (from the
-        # working directory, ".") so that it keeps its path inside the job.
-        inner = ('cd "$CHECKOUT" && mount --bind "$JOB_TMP" /tmp'
-                 ' && { [ -d "$CHECKOUT" ] || { mkdir -p "$CHECKOUT" && mount --bind . "$CHECKOUT"; }; }'
+        # runner. When the checkout lies under the host's /tmp, it is first
+        # bound into the job's folder at the same place, so that it keeps its
+        # path (and its files) inside the job. (Binding it afterwards from "."
+        # does not work: mount resolves "." to a path, which /tmp then hides.)
+        inner = ('case "$CHECKOUT" in /tmp/*) mkdir -p "$JOB_TMP/${CHECKOUT#/tmp/}"'
+                 ' && mount --bind "$CHECKOUT" "$JOB_TMP/${CHECKOUT#/tmp/}" ;; esac'
+                 ' && mount --rbind "$JOB_TMP" /tmp'
                  ' && cd "$CHECKOUT" && { [ -z "$STEP_DIR" ] || cd "$STEP_DIR"; } && exec "$@"')
         full_env = {**self.env, **env, "GITHUB_OUTPUT": "/tmp/.github_output", "GITHUB_ENV": "/tmp/.github_env",
                     "RUNNER_TEMP": "/tmp", "CHECKOUT": str(self.checkout), "JOB_TMP": str(temp),

@@ -4,7 +4,7 @@ Enough of the language for generated workflows: literals, context paths
 (`matrix.target`, `steps.names.outputs.image`), `!`, `==`, `!=`, `<`, `<=`,
 `>`, `>=`, `&&`, `||`, parentheses and the functions format, contains,
 startsWith, endsWith, join, toJSON, fromJSON, success, always, failure and
-cancelled. `&&` and `||` return an operand, not a boolean, as on GitHub, and
+cancelled (for a job: what the jobs it needs ended with, `job_functions`). `&&` and `||` return an operand, not a boolean, as on GitHub, and
 string comparison ignores case. Anything else raises ExpressionError, so a
 workflow that uses more than this fails the test loudly instead of running
 with a guessed value.
@@ -84,8 +84,19 @@ FUNCTIONS = {
 }
 
 
+# The status functions a job's `if` sees: they read the results of the jobs it needs.
+STATUS_FUNCTIONS = ("success", "always", "failure", "cancelled")
+
+
+def job_functions(results: list[str]) -> dict[str, Any]:
+    """The status functions for a job whose needed jobs ended with `results`
+    (success, skipped, failure): success() only when every one succeeded."""
+    return {"success": lambda: all(r == "success" for r in results), "always": lambda: True,
+            "failure": lambda: any(r == "failure" for r in results), "cancelled": lambda: False}
+
+
 class _Parser:
-    def __init__(self, text: str, contexts: dict[str, Any]) -> None:
+    def __init__(self, text: str, contexts: dict[str, Any], functions: dict[str, Any] | None = None) -> None:
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         text = text.strip()
@@ -100,6 +111,7 @@ class _Parser:
         self.pos = 0
         self.text = text
         self.contexts = contexts
+        self.functions = {**FUNCTIONS, **(functions or {})}
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -165,7 +177,7 @@ class _Parser:
         if text in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[text]
         if self.peek() == ("op", "("):
-            function = FUNCTIONS.get(text.lower())
+            function = self.functions.get(text.lower())
             if function is None:
                 raise ExpressionError(f"unknown function {text}() in {self.text!r}")
             self.take("(")
@@ -189,9 +201,10 @@ class _Parser:
         return value
 
 
-def evaluate(expression: str, contexts: dict[str, Any]) -> Any:
-    """The value of one expression (without `${{ }}`), e.g. `matrix.target`."""
-    return _Parser(expression, contexts).parse()
+def evaluate(expression: str, contexts: dict[str, Any], functions: dict[str, Any] | None = None) -> Any:
+    """The value of one expression (without `${{ }}`), e.g. `matrix.target`; `functions`
+    replace built-in ones (a job's status functions)."""
+    return _Parser(expression, contexts, functions).parse()
 
 
 def interpolate(text: str, contexts: dict[str, Any]) -> str:
@@ -199,13 +212,14 @@ def interpolate(text: str, contexts: dict[str, Any]) -> str:
     return INTERPOLATION.sub(lambda m: as_string(evaluate(m.group(1), contexts)), text)
 
 
-def condition(text: str | bool | None, contexts: dict[str, Any]) -> bool:
-    """Whether a job or step with `if: text` runs (no `if`: it runs)."""
-    if text is None:
-        return True
+def condition(text: str | bool | None, contexts: dict[str, Any], functions: dict[str, Any] | None = None) -> bool:
+    """Whether a job or step with `if: text` runs. As on GitHub, an `if` that calls no status
+    function means `success() && (text)`, and no `if` means `success()`."""
     if isinstance(text, bool):
         return text
-    stripped = text.strip()
+    stripped = (text or "").strip()
     if stripped.startswith("${{") and stripped.endswith("}}"):
         stripped = stripped[3:-2]
-    return truthy(evaluate(stripped, contexts))
+    if not re.search(r"\b(?:%s)\s*\(" % "|".join(STATUS_FUNCTIONS), stripped, re.IGNORECASE):
+        stripped = f"success() && ({stripped})" if stripped else "success()"
+    return truthy(evaluate(stripped, contexts, functions))

@@ -12,6 +12,9 @@ One thing differs from the example: `ci.github.cache` is `registry`, not
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import urllib.error
 import uuid
 from pathlib import Path
@@ -22,6 +25,8 @@ from actions import WORKFLOW, Runner, push_to_main
 from harness import HARNESS_FILE, Project, copy_project
 
 from bakegen.model.plan import Target, Var
+from bakegen.pipeline import render_project
+from bakegen.tools import digests
 
 
 def ci_example(engine, registry, tmp_path: Path) -> Project:
@@ -33,10 +38,19 @@ def ci_example(engine, registry, tmp_path: Path) -> Project:
 
 
 def runner(p: Project, builder: dict[str, str], work: Path, github: dict, registry_prefix: str) -> Runner:
-    return Runner(workflow=p.dir / WORKFLOW, checkout=p.dir, env=builder, work=work, github=github,
+    # The plan job runs the bakegen under test: this Python's, first on PATH.
+    env = {**builder, "PATH": f"{Path(sys.executable).parent}:{builder['PATH']}"}
+    return Runner(workflow=p.dir / WORKFLOW, checkout=p.dir, env=env, work=work, github=github,
                   vars={"REGISTRY": registry_prefix},
                   secrets={"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "unused-on-loopback"},
                   extra_bake_files=(HARNESS_FILE,), extra_allow=("network.host",))
+
+
+def labels(p: Project) -> list[str]:
+    """`--set` arguments that give every target the input digest label, as the workflow does."""
+    rendered = render_project(p.matrix)
+    found = digests.compute(rendered.plan, rendered.project_dir, rendered.files, rendered.templates)
+    return [a for t, i in found.items() for a in ("--set", f"{t}.labels.{digests.LABEL}={i.digest}")]
 
 
 def ref(target: Target, index: int, registry_prefix: str, tag: str) -> str:
@@ -54,7 +68,7 @@ def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, st
     targets = [t for t in p.plan.targets if t.push]
     tag = f"sha-{sha}"  # the workflow's TAG for a push to a branch
 
-    jobs = ci.run(lambda name: name.startswith("build"))
+    jobs = ci.run(lambda name: name == "plan" or name.startswith("build"))
     # Until the merge, the multi-platform targets' images have no tag: pushed by digest.
     for t in targets:
         repository = ref(t, 0, ci_prefix, tag).removeprefix(registry.address + "/").rpartition(":")[0]
@@ -63,7 +77,10 @@ def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, st
                                                        for i in range(len(t.tags)))), t.name
     jobs += ci.run(lambda name: not name.startswith("build"))
 
-    pushed = p.bake("push", "--push", REGISTRY=push_prefix, TAG=tag)
+    # The workflow's images take the commit's time (SOURCE_DATE_EPOCH from git log).
+    epoch = subprocess.run(["git", "log", "-1", "--pretty=%ct"], cwd=p.dir, check=True, capture_output=True,
+                           text=True).stdout.strip()
+    pushed = p.bake("push", "--push", *labels(p), REGISTRY=push_prefix, TAG=tag, SOURCE_DATE_EPOCH=epoch)
     assert pushed.returncode == 0, pushed.failure()
     for t in targets:
         for i in range(len(t.tags)):
@@ -85,8 +102,12 @@ def test_workflow_tags_what_the_push_group_pushes(engine, registry, standins, st
             [bake] = j.bakes
             assert f"{j.matrix['target']}.platform={j.matrix['platform']}" in bake.command
             assert [name for name, m in bake.metadata.items() if "image.name" in m] == [j.matrix["target"]]
-    merged = sorted(j.matrix["target"] for j in jobs if j.job.startswith("merge"))
-    assert merged == sorted(t.name for t in targets if not t.attest)
+    # Every pushed target has one merge job: it makes the multi-platform tags, or records
+    # the tags a single-manifest target was pushed with; nothing was there to re-tag.
+    merged = {j.matrix["target"]: j.matrix["mode"] for j in jobs if j.job.startswith("merge")}
+    assert merged == {t.name: "pushed" if t.single_manifest else "digests" for t in targets}
+    [digest_map] = [j for j in jobs if j.job == "digests"]
+    assert sorted(json.loads(digest_map.outputs["map"])) == sorted(t.name for t in targets)
     # Every job that pushes logs in to the host of the registry the images go to.
     assert {login for j in jobs for login in j.logins} == {registry.address}
 
@@ -97,6 +118,8 @@ def test_pull_requests_build_every_job_and_push_nothing(engine, registry, standi
     github = {**push_to_main(uuid.uuid4().hex + uuid.uuid4().hex[:8]), "event_name": "pull_request",
               "ref": "refs/pull/7/merge", "ref_name": "7/merge"}
     jobs = runner(p, standalone_builder, tmp_path / "runner", github, namespace).run()
+    assert {j.job for j in jobs} == {"plan", "build-0", "build-1"}  # no merge, no digest map
+    jobs = [j for j in jobs if j.job != "plan"]
 
     targets = [t for t in p.plan.targets if t.push]
     assert sorted((j.matrix["target"], j.matrix["platform"]) for j in jobs) == sorted(

@@ -47,3 +47,15 @@ print(len(compare.CASES))
     result = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "3"
+
+
+def test_affected_benchmark_counts_the_jobs_each_change_builds():
+    """Without the engine (--plan-only), the jobs the workflow's plan job would start."""
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "affected.py"), "--plan-only"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(" | ")[0].removeprefix("| "): line.split(" | ")[1:3]
+            for line in result.stdout.splitlines() if line.startswith("| ") and not line.startswith("| push")}
+    assert rows["full build (nothing to compare with)"] == ["14", "-"]
+    assert rows["one service (catalog-api's source)"] == ["1", "14x"]
+    assert rows["README.md only"] == ["0", "all"]

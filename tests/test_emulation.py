@@ -77,3 +77,30 @@ def test_a_pushed_stage_without_a_command_is_said(tmp_path, run):
     (root / "legacy" / "Dockerfile.nocmd").write_text(
         "FROM python:3.12-slim AS base\nCMD [\"python\"]\nFROM base AS production\nUSER 10001:10001\n")
     assert run("validate", cwd=root).stderr == ""
+
+
+def test_a_python_install_on_the_target_platform_is_the_same_under_forbid(project, run):
+    """The documented fallback (a dependency with no wheel installs on the target platform)
+    is refused by `emulation: forbid` like a user's RUN step, and `allow` silences its warning."""
+    matrix = project("wheel-fallback")
+    assert "no linux/arm64 wheel of docopt" in run("validate", cwd=matrix.parent).stderr
+    text = matrix.read_text()
+    matrix.write_text(text.replace("  registry: registry.example.com/tools\n",
+                                   "  registry: registry.example.com/tools\n  emulation: forbid\n"))
+    result = run("validate", cwd=matrix.parent)
+    assert result.exit_code == 2
+    assert "dependencies install on linux/amd64, linux/arm64 itself (python.builder: auto; no wheel of docopt), " \
+           "which needs emulation on one machine, and project.emulation is forbid" in result.stderr
+    matrix.write_text(text.replace("  registry: registry.example.com/tools\n",
+                                   "  registry: registry.example.com/tools\n  emulation: allow\n"))
+    result = run("validate", cwd=matrix.parent)
+    assert result.exit_code == 0 and "wheel" not in result.stderr
+
+
+def test_a_python_production_image_without_a_command_is_said(project, run):
+    matrix = project("wheel-fallback")
+    matrix.write_text(matrix.read_text().replace("    command: [python, -m, cli_tool]\n", ""))
+    result = run("validate", cwd=matrix.parent)
+    assert result.exit_code == 0
+    assert "warning: service 'cli-tool': production images have no command (no `command` or `entrypoint`), so " \
+           "they run the base image's, a Python prompt; set `command`\n" in result.stderr

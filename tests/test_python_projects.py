@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from bakegen import build_plan, render_project
@@ -166,3 +167,30 @@ def test_a_poetry_package_folder_that_is_not_the_projects_name_is_said_at_valida
     (tmp_path / "svc" / "ledger").mkdir()
     (tmp_path / "svc" / "ledger" / "__init__.py").write_text("")
     assert run("validate", cwd=tmp_path).exit_code == 0
+
+
+def test_poetry_is_the_release_that_wrote_the_lock_unless_the_matrix_names_one(tmp_path):
+    """Another Poetry line may export a lock differently (one dropped a dependency with
+    markers from both requirement files): the builder installs the lock's own."""
+    def poetry_of(**kwargs):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        matrix = _poetry_project(folder, folder="ledger", **kwargs)
+        return re.findall(r"poetry==([\d.]+)", render_project(matrix).files["generated/svc/Dockerfile"])
+
+    assert poetry_of(lock_header="1.8.3") == ["1.8.3"]
+    assert poetry_of(lock_header="2.1.4") == ["2.1.4"]
+    assert poetry_of(lock_header="1.1.13") == ["1.8.5"], "a lock older than export's oldest Poetry"
+    assert poetry_of(lock_header="1.8.3", options=", python: {poetry_version: 2.5.1}") == ["2.5.1"]
+
+
+def test_a_pyproject_that_cannot_be_read_is_said_so_not_no_project(tmp_path, run):
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc/pyproject.toml").write_text("[project\nname = 'x'\n")
+    (tmp_path / "matrix.yaml").write_text(
+        "version: 1\nproject: {name: p, registry: r.example.com/p}\nimages: {python: python:3.12-slim}\n"
+        "stages: {production: {push: true}}\nservices:\n  svc: {runtime: python, context: svc, command: [x]}\n")
+    result = run("validate", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("matrix.yaml:6:35: svc/pyproject.toml: Expected ']' at the end of a table "
+                                    "declaration (at line 1, column 9)\n  hint: fix it: with no lock file it says")

@@ -74,7 +74,8 @@ class PythonFacts:
     missing_wheels: dict[str, tuple[str, ...]] | None
     builder: str
     uv_image: str | None
-    poetry_version: str
+    poetry_version: str  # the lock's own Poetry unless python.poetry_version names one
+    emulation: str  # project.emulation: allow, warn or forbid
     test_command: tuple[str, ...]
     system_packages_build: tuple[str, ...]
     system_packages_run: tuple[str, ...]
@@ -103,11 +104,15 @@ class Python(Runtime):
         context = files.root / service.context
         manager = opts.package_manager or pyproject.detect_manager(context, files)
         if manager is None:
+            _, unreadable = files.toml(context / "pyproject.toml")
             errors.append(Diagnostic(
+                f"{service.context}/pyproject.toml: {unreadable.split(': ', 1)[-1]}" if unreadable else
                 f"no Python project in {service.context}: none of uv.lock, poetry.lock, pyproject.toml or "
                 "requirements.txt is there",
                 path=at + ("context",),
-                hint="point `context` at the folder that holds them, or set python.package_manager"))
+                hint="fix it: with no lock file it says which package manager builds the project (or set "
+                     "python.package_manager)" if unreadable else
+                "point `context` at the folder that holds them, or set python.package_manager"))
             return None, errors
         if manager == "uv" and "uv" not in matrix.images:
             errors.append(Diagnostic(
@@ -120,7 +125,10 @@ class Python(Runtime):
                 f"package manager {manager} needs {service.context}/{required}, which does not exist",
                 path=at + ("context",)))
             return None, errors
-        if manager == "poetry" and _version(opts.poetry_version) < OLDEST_POETRY:
+        poetry_version = opts.poetry_version
+        if manager == "poetry" and "poetry_version" not in opts.model_fields_set:
+            poetry_version = _lock_poetry(files.text(context / "poetry.lock")) or poetry_version
+        elif manager == "poetry" and _version(opts.poetry_version) < OLDEST_POETRY:
             errors.append(Diagnostic(
                 f"Poetry {opts.poetry_version} is older than {'.'.join(map(str, OLDEST_POETRY))}, which bakegen's "
                 "export step needs (dependency groups)",
@@ -159,6 +167,17 @@ class Python(Runtime):
                 modes[platform] = "cross"
             else:
                 modes[platform] = "native" if missing[platform] else "cross"
+        native = [p for p in service.platforms if modes[p] == "native"]
+        if matrix.project.emulation == "forbid" and native and len(service.platforms) > 1:
+            errors.append(Diagnostic(
+                f"dependencies install on {', '.join(native)} itself (python.builder: {opts.builder}"
+                + (f"; no wheel of {', '.join(sorted({n for p in native for n in (missing or {}).get(p, [])}))}"
+                   if opts.builder == "auto" else "")
+                + "), which needs emulation on one machine, and project.emulation is forbid",
+                path=at + ("python", "builder") if spec.python and "builder" in spec.python.model_fields_set
+                else at + ("context",),
+                hint="lock versions that have wheels for every platform, or build each platform on a native builder "
+                     "(project.emulation: warn or allow)"))
         packages = spec.system_packages or SystemPackages()
         return PythonFacts(
             manager=manager,
@@ -173,7 +192,8 @@ class Python(Runtime):
             missing_wheels=None if missing is None else {p: tuple(missing[p]) for p in service.platforms},
             builder=opts.builder,
             uv_image=matrix.images.get("uv"),
-            poetry_version=opts.poetry_version,
+            poetry_version=poetry_version,
+            emulation=matrix.project.emulation,
             test_command=tuple(opts.test_command),
             system_packages_build=tuple(packages.build),
             system_packages_run=tuple(packages.run),
@@ -194,8 +214,13 @@ class Python(Runtime):
             out.append(f"service '{service.name}': {service.context}/{facts.lock} is missing, so dependency "
                        f"versions are resolved at build time and builds are not reproducible; "
                        f"commit a lock file ({facts.manager} lock)")
+        production = service.stage_values.get("production")
+        if "production" in service.targets.values() and not service.entrypoint \
+                and not (production and production.command):
+            out.append(f"service '{service.name}': production images have no command (no `command` or "
+                       "`entrypoint`), so they run the base image's, a Python prompt; set `command`")
         for platform, packages in (facts.missing_wheels or {}).items():
-            if packages and wheels.cross_installable(platform):
+            if packages and wheels.cross_installable(platform) and facts.emulation != "allow":
                 out.append(
                     f"service '{service.name}': no {platform} wheel of {', '.join(packages)}, so its dependencies "
                     f"install on {platform} itself (python.builder: auto), which needs emulation on other "
@@ -341,6 +366,22 @@ def _tests_ignored(service: ResolvedService, spec: schema.Service, files: Projec
                 path=("services", service.name, "dockerignore", i),
                 hint="production images leave tests out already; for other files use `production_exclude`"))
     return errors
+
+
+# Poetry writes the release that made the lock into its first line.
+_LOCK_POETRY = re.compile(r"@generated by Poetry (\d+\.\d+(?:\.\d+)?)\b")
+# What installs a lock that a Poetry older than OLDEST_POETRY made: it reads them, and exports.
+OLD_LOCK_POETRY = "1.8.5"
+
+
+def _lock_poetry(text: str | None) -> str | None:
+    """The Poetry release to export poetry.lock with: the one that wrote it (another line may
+    export a lock differently, e.g. drop a dependency with markers), or OLD_LOCK_POETRY for a
+    lock older than export's oldest."""
+    found = _LOCK_POETRY.search((text or "")[:500])
+    if found is None:
+        return None
+    return found.group(1) if _version(found.group(1))[:2] >= OLDEST_POETRY else OLD_LOCK_POETRY
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -42,3 +42,24 @@ def test_an_imported_project_builds_each_image_for_the_platforms_it_can_hold(pin
     # The Go binary of the amd64-only image is an amd64 binary: what the Dockerfile compiled.
     config = pinned.image_config(pinned.plan.target("goamd-production"), "linux/amd64")
     assert config["Entrypoint"] == ["/app"]
+
+
+def test_an_import_that_needs_no_edit_builds_as_written(engine, registry, tmp_path):
+    """`tests/adopt/rounds`: a final stage with no name (null: the last stage), a root final
+    stage accepted with run_as_root, two services under one image name made distinct. The
+    draft is written with no edit to make, and every target builds for both platforms."""
+    folder = tmp_path / "rounds"
+    shutil.copytree(ADOPT / "rounds", folder)
+    imported = bakegen("import", "docker-compose.yml", cwd=folder)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "edit before" not in imported.stdout
+    StandIns(engine).ensure([ref for d in sorted(folder.glob("*Dockerfile")) for ref in from_images(d)])
+    p = Project("rounds", folder / "matrix.yaml", engine, registry.address)
+    assert p.plan.target("web-production").target == ""
+    build = p.bake(*(t.name for t in p.plan.targets))
+    assert build.returncode == 0, build.failure()
+    assert build.arm64_runs() == []
+    for target in p.plan.targets:
+        for platform in target.platforms:
+            found = p.engine.docker("image", "inspect", "--platform", platform, p.tag(target), check=False)
+            assert found.returncode == 0, f"{target.name} has no {platform} image"

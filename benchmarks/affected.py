@@ -76,7 +76,7 @@ def project(root: Path) -> Path:
 def change(root: Path, base: str, path: str | None, text: str) -> str:
     """A commit on top of `base` that appends `text` to `path` (None: a file of the shared module)."""
     git(root, "reset", "-q", "--hard", base)
-    target = root / path if path else sorted((root / "example/functions/shared").rglob("*.go"))[0]
+    target = root / path if path else min((root / "example/functions/shared").rglob("*.go"))
     target.write_text(target.read_text() + text)
     git(root, "commit", "-q", "-am", f"change {target.name}")
     return git(root, "rev-parse", "HEAD")

@@ -59,8 +59,8 @@ def job_matrix(workflow: dict, job: str, outputs: dict[str, list[dict]]) -> list
     """The matrix entries job `job` runs: its `include` reads the plan job's output of that name."""
     include = workflow["jobs"][job]["strategy"]["matrix"]["include"]
     name = job.replace("-", "_")
-    assert include == "${{ fromJSON(needs.plan.outputs.%s) }}" % name
-    assert workflow["jobs"]["plan"]["outputs"][name] == "${{ steps.plan.outputs.%s }}" % name
+    assert include == f"${{{{ fromJSON(needs.plan.outputs.{name}) }}}}"
+    assert workflow["jobs"]["plan"]["outputs"][name] == f"${{{{ steps.plan.outputs.{name} }}}}"
     return outputs[name]
 
 

@@ -220,6 +220,6 @@ def condition(text: str | bool | None, contexts: dict[str, Any], functions: dict
     stripped = (text or "").strip()
     if stripped.startswith("${{") and stripped.endswith("}}"):
         stripped = stripped[3:-2]
-    if not re.search(r"\b(?:%s)\s*\(" % "|".join(STATUS_FUNCTIONS), stripped, re.IGNORECASE):
+    if not re.search(rf"\b(?:{'|'.join(STATUS_FUNCTIONS)})\s*\(", stripped, re.IGNORECASE):
         stripped = f"success() && ({stripped})" if stripped else "success()"
     return truthy(evaluate(stripped, contexts, functions))

@@ -220,7 +220,8 @@ def shared_values(service: ResolvedService, http_probe: Callable[[str], list[str
 # Stage names the generated Dockerfiles use. A named context with one of
 # these names would replace that stage (BuildKit swaps stages for named
 # contexts of the same name), so such names are refused.
-TEMPLATE_STAGES = frozenset({"uv", "uv-target", "poetry", "base", "builder", "development", "test", "production"})
+TEMPLATE_STAGES = frozenset({"uv", "uv-target", "poetry", "base", "build-python", "requirements", "dev-requirements",
+                             "builder", "development", "test", "production"})
 TEMPLATE_STAGE_PREFIXES = ("builder-", "development-", "production-")
 
 

@@ -12,8 +12,8 @@ What cannot happen here is replaced, and only that:
   /tmp (a private mount namespace), as on a fresh runner;
 - actions/checkout: the project folder is the checkout, made a git
   repository with one commit if it is not one (steps read the commit's time);
-- actions/setup-python: this machine's Python (the environment's PATH has
-  the bakegen under test, which the plan job's install step then keeps);
+- actions/setup-python: this machine's Python, first on PATH, with the
+  bakegen under test (which the plan job's install step then keeps);
 - jobs' `outputs:`, the `needs` context and job-level status functions
   (success() of the jobs needed; a skipped job skips those that need it
   unless their `if` says otherwise), and matrices from `fromJSON(...)`;
@@ -40,6 +40,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -235,7 +236,10 @@ class Runner:
             self.commit_checkout()
             return {}
         if action == "actions/setup-python":
-            return {}  # this machine's Python, whose bin folder is on PATH (bakegen with it)
+            # This machine's Python (the one running the suite, with the bakegen under test),
+            # first on PATH for the job's later steps, as setup-python puts its Python.
+            env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH') or self.env.get('PATH', '')}"
+            return {}
         if action == "docker/setup-buildx-action":
             return {}
         if action == "docker/setup-qemu-action":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_a_change_builds_only_what_it_affects_and_every_tag_still_resolves(
         """What the plan job decides, and why: to read when an assertion fails."""
         env = {**runner(p, standalone_builder, tmp_path / "why", {}, prefix).env, "REGISTRY": prefix,
                "TAG": f"sha-{sha}"}
-        result = subprocess.run(["bakegen", "affected", "--since", before, "--registry", "--reuse-tag",
+        result = subprocess.run([sys.executable, "-m", "bakegen", "affected", "--since", before, "--registry", "--reuse-tag",
                                  f"sha-{before}", "--format", "json", "push"], cwd=p.dir, env=env,
                                 capture_output=True, text=True, check=False)
         data = json.loads(result.stdout) if result.returncode == 0 else {"targets": []}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.error
 import uuid
 from pathlib import Path
@@ -38,9 +37,7 @@ def ci_example(engine, registry, tmp_path: Path) -> Project:
 
 
 def runner(p: Project, builder: dict[str, str], work: Path, github: dict, registry_prefix: str) -> Runner:
-    # The plan job runs the bakegen under test: this Python's, first on PATH.
-    env = {**builder, "PATH": f"{Path(sys.executable).parent}:{builder['PATH']}"}
-    return Runner(workflow=p.dir / WORKFLOW, checkout=p.dir, env=env, work=work, github=github,
+    return Runner(workflow=p.dir / WORKFLOW, checkout=p.dir, env=builder, work=work, github=github,
                   vars={"REGISTRY": registry_prefix},
                   secrets={"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "unused-on-loopback"},
                   extra_bake_files=(HARNESS_FILE,), extra_allow=("network.host",))

@@ -261,17 +261,20 @@ class Runner:
         (temp / ".github_env").write_text("")
         (temp / ".step.sh").write_text(script)
         # A private mount namespace puts this job's folder at /tmp, as on a fresh
-        # runner. When the checkout lies under the host's /tmp, it is first
-        # bound into the job's folder at the same place, so that it keeps its
-        # path (and its files) inside the job. (Binding it afterwards from "."
-        # does not work: mount resolves "." to a path, which /tmp then hides.)
-        inner = ('case "$CHECKOUT" in /tmp/*) mkdir -p "$JOB_TMP/${CHECKOUT#/tmp/}"'
-                 ' && mount --bind "$CHECKOUT" "$JOB_TMP/${CHECKOUT#/tmp/}" ;; esac'
+        # runner. What the job needs from the host's /tmp is first bound into
+        # the job's folder at the same place, so that it keeps its path (and its
+        # files) inside the job: the checkout, and the Python running the suite
+        # with the bakegen under test (a CI clone, venv and all, may lie under
+        # /tmp). (Binding afterwards from "." does not work: mount resolves "."
+        # to a path, which /tmp then hides.)
+        keep = [str(self.checkout), str(Path(__file__).resolve().parents[2]), sys.prefix]
+        inner = ('for keep in $KEEP; do case "$keep" in /tmp/*) mkdir -p "$JOB_TMP/${keep#/tmp/}"'
+                 ' && mount --bind "$keep" "$JOB_TMP/${keep#/tmp/}" || exit 1 ;; esac; done'
                  ' && mount --rbind "$JOB_TMP" /tmp'
                  ' && cd "$CHECKOUT" && { [ -z "$STEP_DIR" ] || cd "$STEP_DIR"; } && exec "$@"')
         full_env = {**self.env, **env, "GITHUB_OUTPUT": "/tmp/.github_output", "GITHUB_ENV": "/tmp/.github_env",
                     "RUNNER_TEMP": "/tmp", "CHECKOUT": str(self.checkout), "JOB_TMP": str(temp),
-                    "STEP_DIR": workdir}
+                    "STEP_DIR": workdir, "KEEP": " ".join(dict.fromkeys(k for k in keep if " " not in k))}
         result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, "sh",
                                  *SHELL, "/tmp/.step.sh"], env=full_env, text=True, capture_output=True,
                                 timeout=600)

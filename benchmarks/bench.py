@@ -120,6 +120,19 @@ def run(matrix: Path, *args: str) -> tuple[float, int, int]:
     return elapsed, int(rss), code
 
 
+def compile_bytecode() -> None:
+    """Measure bakegen as pip installs it: with the bytecode of every module.
+
+    pip compiles a wheel's modules when it installs them; an editable install
+    compiles on first import, unless PYTHONDONTWRITEBYTECODE is set (some CI
+    images set it), and then every run would compile every module again.
+    """
+    import bakegen
+    import compileall
+
+    compileall.compile_dir(Path(bakegen.__file__).parent, quiet=1)
+
+
 def buildx_command(given: str | None) -> list[str] | None:
     """How to run buildx: --buildx, BAKEGEN_BUILDX, the end-to-end suite's, or `docker buildx`."""
     sys.path.insert(0, str(REPO / "tests"))
@@ -183,6 +196,7 @@ def main() -> int:
     parser.add_argument("--buildx", help="a docker-buildx plugin binary, for the bake --print comparison")
     args = parser.parse_args()
     buildx = buildx_command(args.buildx)
+    compile_bytecode()
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

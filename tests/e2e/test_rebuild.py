@@ -31,7 +31,10 @@ def test_one_line_change_reruns_only_that_services_source_steps(engine, registry
     # FROM lines always report DONE (the image is looked up), never "executed".
     ran = [m.groupdict() for m in steps if m and not m["instruction"].startswith("FROM ")]
     assert ran, again.log[-3000:]
-    assert {r["target"] for r in ran} <= {"catalog-api-development", "catalog-api-test", "catalog-api-production"}
+    others = [r for r in ran if r["target"] not in {"catalog-api-development", "catalog-api-test", "catalog-api-production"}]
+    # What re-ran, and how the first build made those steps: enough to tell a
+    # cache miss from a step BuildKit shared between targets and named after another.
+    assert not others, (others, [s for s in first.log.splitlines() if any(o["instruction"][:40] in s for o in others)][:40])
     # Nothing before the source COPY re-ran: no dependency resolution or install.
     for r in ran:
         assert r["stage"] != "requirements" and "-r /requirements/" not in r["instruction"], r

@@ -14,12 +14,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from ..errors import BakegenError, Diagnostic, Path
 from ..files import read as files
@@ -37,6 +38,7 @@ MAX_EXPANDED_NODES = 2_000_000
 _NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 MATRIX = "matrix file"  # what `load` reads unless told otherwise
 
 # The longest value bakegen takes. A Dockerfile line holds at most 65,535
@@ -84,8 +86,9 @@ def _as_written(value: Any, text: str) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
+    """A position in the file; a tuple, because a matrix has one per key and value."""
+
     line: int  # 1-based
     column: int  # 1-based
 
@@ -127,11 +130,32 @@ class Document:
     positions: Positions
 
 
+class _OnceResolver(VersionedResolver):
+    """The resolver of the C parser, asking for the document's YAML version once.
+
+    VersionedResolver asks for every scalar, through two attribute lookups that
+    fail with the C parser (it has no scanner object to ask). That parser
+    cannot pass a `%YAML` directive on, so the answer holds for the whole
+    document; asking once made composing a large matrix a third faster.
+    """
+
+    @property
+    def versioned_resolver(self) -> Any:
+        try:
+            return self._bakegen_resolvers
+        except AttributeError:
+            self._bakegen_resolvers = super().versioned_resolver
+            return self._bakegen_resolvers
+
+
 def _yaml(pure: bool = True) -> YAML:
-    return YAML(typ="safe", pure=pure)
+    yaml = YAML(typ="safe", pure=pure)
+    if not pure:
+        yaml.Resolver = _OnceResolver
+    return yaml
 
 
-def _compose(text: str, display: str, what: str) -> tuple[YAML, Node | None]:
+def _compose(text: str, display: str, what: str) -> tuple[YAML, Node | None, bool]:
     """Compose `text` with libyaml's fast C scanner, else the pure-Python parser.
 
     The C extension only scans and parses; tags are still resolved by
@@ -139,34 +163,40 @@ def _compose(text: str, display: str, what: str) -> tuple[YAML, Node | None]:
     follows YAML 1.1 and refuses a little valid 1.2 (`a.b:c` in a flow
     list), so on any error the pure parser decides: it accepts all of 1.2,
     and its messages are the ones users see, on every machine.
+    The third value says whether the document has aliases.
     """
     fast = _yaml(pure=False)
     try:
-        _check_bounds(fast, text, display, what)
-        return fast, fast.compose(text)
+        aliases = _check_bounds(fast, text, display, what)
+        return fast, fast.compose(text), aliases
     except YAMLError:
         pure = _yaml(pure=True)
-        _check_bounds(pure, text, display, what)
-        return pure, pure.compose(text)
+        aliases = _check_bounds(pure, text, display, what)
+        return pure, pure.compose(text), aliases
 
 
-def _check_bounds(yaml: YAML, text: str, display: str, what: str) -> None:
+def _check_bounds(yaml: YAML, text: str, display: str, what: str) -> bool:
     """Refuse a document nested deeper than MAX_DEPTH or holding more than MAX_VALUES.
 
     Composing is recursive (the C composer overflows the C stack on deep
     nesting and kills the interpreter), parsing into events is not: this
     walks the events, stopping at the first value past either bound.
+    Returns whether the document has an alias.
     """
     depth = values = 0
+    aliases = False
     for event in yaml.parse(text):
-        if isinstance(event, CollectionStartEvent):
+        if isinstance(event, CollectionStartEvent):  # a value, and a level deeper
             depth += 1
+            values += 1
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
             continue
-        elif not isinstance(event, ScalarEvent | AliasEvent):
+        elif isinstance(event, ScalarEvent | AliasEvent):
+            aliases = aliases or isinstance(event, AliasEvent)
+            values += 1
+        else:
             continue
-        values += 1
         mark = event.start_mark
         if depth > MAX_DEPTH:
             raise BakegenError([Diagnostic(
@@ -178,6 +208,7 @@ def _check_bounds(yaml: YAML, text: str, display: str, what: str) -> None:
                 column=mark.column + 1,
                 hint="a matrix this large is probably not a matrix; check that -f names the right file"
                 if what == MATRIX else f"a {what} this large is probably not one; check that this is the right file")])
+    return aliases
 
 
 def _deep_hint(what: str) -> str:
@@ -232,7 +263,7 @@ def read_text(path: FsPath, display: str, what: str = MATRIX) -> str:
 def parse(text: str, display: str, what: str = MATRIX) -> Document:
     """Parse YAML text into a Document; raise BakegenError on any problem. `what`: the kind of file."""
     try:
-        yaml, root = _compose(text, display, what)
+        yaml, root, aliases = _compose(text, display, what)
     except MarkedYAMLError as exc:
         raise BakegenError([_syntax_diagnostic(exc, display)]) from None
     except YAMLError as exc:  # unmarked errors are rare; still the user's input
@@ -244,7 +275,8 @@ def parse(text: str, display: str, what: str = MATRIX) -> Document:
                         else "")]
         )
     builder = _Builder(yaml, display, what)
-    builder.check_size(root)
+    if aliases:  # without one the nodes are a tree the event walk has bounded already
+        builder.check_size(root)
     data = builder.build(root, ())
     if builder.errors:
         raise BakegenError(builder.errors)
@@ -344,6 +376,8 @@ class _Builder:
 
     def _construct(self, node: ScalarNode) -> Any:
         """The value YAML makes of `node`, or _INVALID (with an error) when its tag refuses the text."""
+        if node.tag == _STR_TAG:
+            return node.value  # what the constructor returns for one, without its bookkeeping
         try:
             return self._constructor.construct_object(node, deep=True)
         except YAMLError as exc:

@@ -271,7 +271,7 @@ def test_init_and_import_into_a_path_that_cannot_be_written_say_so(tmp_path, run
     def denied(*args, **kwargs):  # chmod does not stop root, who may run these tests
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(bakegen.render.write.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(bakegen.render.write, "_open_new", denied)
     result = run("import", "compose.yaml", "-o", "out.yaml", cwd=tmp_path)
     assert (result.exit_code, result.stderr) == (
         2, "out.yaml: cannot write: Permission denied\n"

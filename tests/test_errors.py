@@ -203,7 +203,7 @@ def test_schema_to_a_path_that_cannot_be_written_is_a_message(tmp_path, run, mon
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(bakegen.render.write.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(bakegen.render.write, "_open_new", denied)
     result = run("schema", "-o", "schema.json", cwd=tmp_path)
     assert result.exit_code == 2
     assert result.stderr == ("schema.json: cannot write: Permission denied\n"

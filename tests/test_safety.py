@@ -391,14 +391,14 @@ def test_a_file_where_a_generated_folder_goes_is_reported_before_writing(project
 
 def fail_writes_in(monkeypatch, folder: str, error: OSError) -> None:
     """Make creating a file in `folder` fail with `error`, as the OS would."""
-    real_mkstemp = bakegen.render.write.tempfile.mkstemp
+    real_open_new = bakegen.render.write._open_new
 
-    def failing(*args, dir=None, **kwargs):
-        if str(dir).endswith(folder):
+    def failing(path):
+        if str(path.parent).endswith(folder):
             raise error
-        return real_mkstemp(*args, dir=dir, **kwargs)
+        return real_open_new(path)
 
-    monkeypatch.setattr(bakegen.render.write.tempfile, "mkstemp", failing)
+    monkeypatch.setattr(bakegen.render.write, "_open_new", failing)
 
 
 def test_an_unwritable_folder_is_reported_and_nothing_is_written(project, run, monkeypatch):

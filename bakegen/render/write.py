@@ -33,8 +33,8 @@ import errno
 import hashlib
 import os
 import re
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,8 +55,9 @@ LOCK = ".bakegen.lock"
 
 _ENTRY = re.compile(r"^([0-9a-f]{64})  (.+)$")
 # atomic_write's temporary files beside NAME: .NAME.bakegen-XXXXXXXX.tmp, the
-# Xs from mkstemp's alphabet. The word bakegen in the name tells them from a
-# user's own `.NAME.backup_1.tmp`, which is never touched.
+# Xs hex digits (earlier versions used mkstemp's alphabet, still recognised).
+# The word bakegen in the name tells them from a user's own
+# `.NAME.backup_1.tmp`, which is never touched.
 _TEMPORARY_MARK = ".bakegen-"
 _TEMPORARY = re.compile(r"^\.(.+)\.bakegen-[a-z0-9_]{8}\.tmp$")
 # The kinds of file bakegen generates, by path: only these are ever deleted.
@@ -113,14 +114,42 @@ def _plain_relative(path: str) -> bool:
             and all(part not in ("", ".", "..") for part in parts))
 
 
-def _inside(project_dir: Path, rel: str) -> bool:
-    """Whether `rel`'s folder, symbolic links followed, is inside the project folder."""
-    try:
-        root = project_dir.resolve()
-        folder = (project_dir / rel).parent.resolve()
-    except (OSError, RuntimeError):  # a symbolic link loop leads nowhere, so not inside
-        return False
-    return folder == root or root in folder.parents
+class _Folders:
+    """The folders of one project as one compare or write sees them.
+
+    Each folder is resolved (symbolic links followed) and made at most once:
+    a thousand services' files sit in a thousand folders, two files each.
+    """
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self._root: Path | None = None
+        self._inside: dict[str, bool] = {}
+        self._made: set[str] = set()
+
+    def inside(self, rel: str) -> bool:
+        """Whether `rel`'s folder, symbolic links followed, is inside the project folder."""
+        folder = rel.rpartition("/")[0]
+        known = self._inside.get(folder)
+        if known is None:
+            known = self._inside[folder] = self._resolves_inside(folder)
+        return known
+
+    def _resolves_inside(self, folder: str) -> bool:
+        try:
+            if self._root is None:
+                self._root = self.project_dir.resolve()
+            resolved = (self.project_dir / folder).resolve()
+        except (OSError, RuntimeError):  # a symbolic link loop leads nowhere, so not inside
+            return False
+        return resolved == self._root or self._root in resolved.parents
+
+    def make(self, rel: str) -> None:
+        """Make the folder `rel` goes in, with its parents."""
+        folder = rel.rpartition("/")[0]
+        if folder not in self._made:
+            (self.project_dir / folder).mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
 
 
 @dataclass(frozen=True)
@@ -149,7 +178,8 @@ class FileStatus:
         ))
 
 
-def compare(project_dir: Path, files: dict[str, str], protected: tuple[str, ...] = ()) -> list[FileStatus]:
+def compare(project_dir: Path, files: dict[str, str], protected: tuple[str, ...] = (),
+            folders: _Folders | None = None) -> list[FileStatus]:
     """What writing `files` would do: one status per file, deletions last.
 
     A full render (`files` holds the manifest) also deletes what the old
@@ -160,6 +190,7 @@ def compare(project_dir: Path, files: dict[str, str], protected: tuple[str, ...]
 
     Raises BakegenError when a file where bakegen writes is not a regular file.
     """
+    folders = folders or _Folders(project_dir)
     known = recorded(_text(_read(project_dir, MANIFEST)))
     out = []
     for rel, text in files.items():
@@ -174,7 +205,7 @@ def compare(project_dir: Path, files: dict[str, str], protected: tuple[str, ...]
     if MANIFEST not in files:
         return out
     for rel, hashes in sorted(known.items()):
-        if rel in files or rel == MANIFEST or not _deletable(project_dir, rel, protected):
+        if rel in files or rel == MANIFEST or not _deletable(folders, rel, protected):
             continue
         try:
             raw = _read(project_dir, rel)
@@ -184,7 +215,7 @@ def compare(project_dir: Path, files: dict[str, str], protected: tuple[str, ...]
             continue  # gone, or not bakegen's whatever the manifest says
         state = "delete" if digest(raw) in hashes else "keep"
         out.append(FileStatus(rel, state, _text(raw), None))
-    for rel in _temporaries(project_dir, [*files, *known]):
+    for rel in _temporaries(folders, [*files, *known]):
         out.append(FileStatus(rel, "delete", _text(_read_quietly(project_dir / rel)), None))
     return out
 
@@ -195,7 +226,7 @@ def generated_kind(rel: str) -> bool:
             or bool(_GITLAB_PIPELINE.match(rel)))
 
 
-def _deletable(project_dir: Path, rel: str, protected: tuple[str, ...]) -> bool:
+def _deletable(folders: _Folders, rel: str, protected: tuple[str, ...]) -> bool:
     """Whether the manifest's entry `rel` names a file bakegen may delete, judged by its path.
 
     A build context at the project's root protects only its own files named
@@ -205,7 +236,7 @@ def _deletable(project_dir: Path, rel: str, protected: tuple[str, ...]) -> bool:
         p = p.strip("/")
         return p not in ("", ".") and (rel == p or rel.startswith(p + "/"))
 
-    return generated_kind(rel) and _inside(project_dir, rel) and not any(covers(p) for p in protected)
+    return generated_kind(rel) and folders.inside(rel) and not any(covers(p) for p in protected)
 
 
 def previous_source(project_dir: Path) -> str | None:
@@ -228,15 +259,16 @@ def _conflict(rel: str, raw: bytes, new: str, known: dict[str, set[str]]) -> str
     return "foreign"
 
 
-def _temporaries(project_dir: Path, paths: list[str]) -> list[str]:
+def _temporaries(folders: _Folders, paths: list[str]) -> list[str]:
     """atomic_write's temporary files beside `paths`, left by a killed run."""
+    project_dir = folders.project_dir
     names: dict[str, set[str]] = {}
     for rel in paths:
         folder, _, name = rel.rpartition("/")
         names.setdefault(folder, set()).add(name)
     found = []
     for folder, in_folder in names.items():
-        if not _inside(project_dir, f"{folder}/x" if folder else "x"):
+        if not folders.inside(f"{folder}/x" if folder else "x"):
             continue
         try:
             entries = os.listdir(project_dir / folder)
@@ -280,11 +312,12 @@ def sync(project_dir: Path, files: dict[str, str], force: bool = False,
     bakegen's to overwrite (unless `force`) or cannot be written.
     """
     with _locked(project_dir):
-        statuses = compare(project_dir, files, protected)
+        folders = _Folders(project_dir)
+        statuses = compare(project_dir, files, protected, folders)
         problems = [] if force else conflicts(statuses)
         if problems:
             raise BakegenError(problems)
-        _apply(project_dir, statuses, files)
+        _apply(folders, statuses, files)
     return statuses
 
 
@@ -331,7 +364,8 @@ def _locked(project_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _apply(project_dir: Path, statuses: list[FileStatus], files: dict[str, str]) -> None:
+def _apply(folders: _Folders, statuses: list[FileStatus], files: dict[str, str]) -> None:
+    project_dir = folders.project_dir
     writes = [s for s in statuses if s.state in ("create", "update") and s.path != MANIFEST]
     deletes = [s for s in statuses if s.state == "delete"]
     if not writes and not deletes and all(s.state == "unchanged" for s in statuses if s.path == MANIFEST):
@@ -349,7 +383,7 @@ def _apply(project_dir: Path, statuses: list[FileStatus], files: dict[str, str])
     try:
         for status in writes:
             assert status.new is not None
-            staged.append((status.path, _stage(project_dir, status.path, status.new)))
+            staged.append((status.path, _stage(folders, status.path, status.new)))
     except BaseException:
         _discard(staged)
         for status in writes:  # and the folders staging made
@@ -386,14 +420,14 @@ def _write_manifest(path: Path, text: str) -> None:
                                        hint="check the folder's permissions and free space")]) from None
 
 
-def _stage(project_dir: Path, rel: str, text: str) -> Path:
+def _stage(folders: _Folders, rel: str, text: str) -> Path:
     """Write `text` to a temporary file beside `rel`; return its path."""
-    path = project_dir / rel
-    if not _inside(project_dir, rel):
+    path = folders.project_dir / rel
+    if not folders.inside(rel):
         raise BakegenError([Diagnostic("its folder leads outside the project folder (a symbolic link); "
                                        "refusing to write through it", file=rel)])
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folders.make(rel)
         return _temporary(path, text.encode("utf-8"))
     except OSError as exc:
         raise BakegenError([Diagnostic(f"cannot write: {exc.strerror or exc}", file=rel,
@@ -447,8 +481,13 @@ def _remove_empty_parents(folder: Path, stop: Path) -> None:
 
 
 def _temporary(path: Path, data: bytes) -> Path:
-    """A temporary file beside `path` holding `data`, with the mode of a plain new file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{_TEMPORARY_MARK}", suffix=".tmp")
+    """A temporary file beside `path` holding `data`, with the mode of a plain new file.
+
+    Made as mkstemp makes one (a new name, O_EXCL, never through a symbolic
+    link), but with the mode of an ordinary shared file from the start,
+    instead of 0600 and a chmod after: two system calls fewer per file.
+    """
+    fd, tmp = _open_new(path)
     try:
         # No fsync: the rename is what makes the write atomic for readers,
         # concurrent runs and interruptions; surviving a power cut is not
@@ -456,12 +495,21 @@ def _temporary(path: Path, data: bytes) -> Path:
         # (it tripled the time of a 2,000-file render).
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        # mkstemp creates 0600; generated files are ordinary, shared files.
-        os.chmod(tmp, _FILE_MODE)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return Path(tmp)
+    return tmp
+
+
+def _open_new(path: Path) -> tuple[int, Path]:
+    """A new temporary file beside `path`, open for writing: its descriptor and path."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}{_TEMPORARY_MARK}{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, _TEMPORARY_FLAGS, _FILE_MODE), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))  # pragma: no cover
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -513,3 +561,4 @@ def _umask() -> int:
 
 # What a plain open() would give a new file: 0666 less the umask, read once.
 _FILE_MODE = 0o666 & ~_umask()
+_TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -81,6 +81,19 @@ def hcl_list(values: Sequence[Item] | Choice) -> str:
         test = f'{values.test.var.name} == ""' if isinstance(values.test, Empty) else values.test.name
         return f"{test} ? {hcl_list(values.then)} : {hcl_list(values.otherwise)}"
     return "[" + ", ".join(v.name if isinstance(v, Var) else hcl_string(v) for v in values) + "]"
+
+
+def hcl_list_attribute(values: Sequence[Item] | Choice, name: str) -> str:
+    """An optional list attribute of a bake target, on a line of its own: nothing when `values` is empty."""
+    return f"\n  {name} = {hcl_list(values)}" if values else ""
+
+
+def hcl_map_attribute(values: Mapping[str, str | Interpolated], name: str) -> str:
+    """An optional map attribute of a bake target, one entry a line: nothing when `values` is empty."""
+    if not values:
+        return ""
+    entries = "".join(f"    {hcl_string(key)} = {hcl_string(item)}\n" for key, item in values.items())
+    return f"\n  {name} = {{\n{entries}  }}"
 
 
 def hcl_value(value: str | bool) -> str:
@@ -199,6 +212,8 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
     env.filters.update(
         hcl=hcl_string,
         hcl_list=hcl_list,
+        hcl_list_attribute=hcl_list_attribute,
+        hcl_map_attribute=hcl_map_attribute,
         hcl_value=hcl_value,
         exec_form=exec_form,
         comment=comment,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 # Names that say a file holds a secret. Environment files are excluded by
@@ -106,5 +106,11 @@ def sent_files(context: Path, patterns: Sequence[str]) -> Iterator[str]:
 
 def secret_names(sent: Sequence[str], patterns: Sequence[str]) -> list[str]:
     """Of the files a build is `sent`, those whose names say they hold secrets (not taken back by `!`)."""
+    return list(_secret_names(tuple(sent), tuple(patterns)))
+
+
+@lru_cache(maxsize=256)
+def _secret_names(sent: tuple[str, ...], patterns: tuple[str, ...]) -> tuple[str, ...]:
+    # Services that share a context ask this with the same files and patterns.
     matcher = Matcher(patterns)
-    return [p for p in sent if SECRET_NAMES.match(p.rsplit("/", 1)[-1]) and not matcher.taken_back(p)]
+    return tuple(p for p in sent if SECRET_NAMES.match(p.rsplit("/", 1)[-1]) and not matcher.taken_back(p))

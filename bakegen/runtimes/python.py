@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
@@ -397,6 +398,8 @@ def local_packages(service: ResolvedService, files: ProjectFiles, info: pyprojec
     """The local path dependencies: their paths in the builder (which mirrors the project
     under /src), the named contexts that bring the ones outside the service's context, and
     problems (a path outside the project)."""
+    if not info.local_paths:
+        return [], {}, []
     project_dir = files.root
     context = (project_dir / service.context).resolve()
     root = project_dir.resolve()
@@ -434,8 +437,13 @@ def cross_steps(platform: str, libc: wheels.Libc, uv: bool) -> list[str]:
 
 def poetry_packages(version: str) -> list[str]:
     """What `pip install` puts into the builder's Poetry venv for Poetry `version`."""
+    return list(_poetry_packages(version))
+
+
+@lru_cache(maxsize=64)
+def _poetry_packages(version: str) -> tuple[str, ...]:
     plugin = next((p for since, p in POETRY_EXPORT if _version(version)[:2] >= since), None)
-    return [f"poetry=={version}"] + ([plugin] if plugin else [])
+    return (f"poetry=={version}",) + ((plugin,) if plugin else ())
 
 
 runtime = Python()

@@ -48,13 +48,17 @@ def check(plan: Plan, output: str, project_dir: FsPath, matrix_file: FsPath) -> 
     clash = _output_and_contexts(plan, output, project_dir, root)
     if clash is not None:
         errors[(OUTPUT, "")] = clash
+    fine: set[str] = set()  # folders _on_disk found nothing wrong with: files share them
     for path, owner in paths.items():
         parts = path.split("/")
         for i in range(1, len(parts) + 1):
             name = "/".join(parts[:i])
             # A name inside the output folder is decided by project.output.
             at = OUTPUT if output and (output == name or output.startswith(name + "/")) else owner
-            found = _on_disk(project_dir / name, root, name, path, last=i == len(parts))
+            last = i == len(parts)
+            found = None if not last and name in fine else _on_disk(project_dir / name, root, name, path, last)
+            if found is None and not last:
+                fine.add(name)
             if found is None and i < len(parts) and name in paths:
                 found = (f"'{path}' needs a folder '{name}', where bakegen writes a file",
                          "rename the service, or set project.output to a folder of its own")

@@ -25,11 +25,12 @@ CASES = ["deploy-policies", "two-arch-service", "shared-image", "go-lambda", "op
 
 # RUN steps that execute on the target platform, per (fixture, target). Every
 # target not listed has none: it builds without emulation on any machine.
-COMPILE = "     && { python3 -m compileall -q -j 0 --invalidation-mode checked-hash /opt/python%s || true; }"
-NATIVE_INSTALL = ("builder-native: RUN --mount=type=cache,target=/root/.cache/uv     "
-                  "uv pip install --python python3 --target /opt/python -r /requirements/main.txt" + COMPILE % "")
-NATIVE_DEV_INSTALL = ("dev-builder-native: RUN --mount=type=cache,target=/root/.cache/uv     "
-                      "uv pip install --python python3 --target /opt/python-dev -r /requirements/dev.txt"
+CACHES = "--mount=type=cache,target=/root/.cache/uv     --mount=type=cache,target=/root/.cache/bakegen-bytecode     "
+COMPILE = "     && python3 /usr/local/lib/bakegen/bytecode.py /opt/python%s /root/.cache/bakegen-bytecode"
+NATIVE_INSTALL = ("builder-native: RUN " + CACHES
+                  + "uv pip install --python python3 --target /opt/python -r /requirements/main.txt" + COMPILE % "")
+NATIVE_DEV_INSTALL = ("dev-builder-native: RUN " + CACHES
+                      + "uv pip install --python python3 --target /opt/python-dev -r /requirements/dev.txt"
                       + COMPILE % "-dev")
 NATIVE_APT = ("builder-native: RUN apt-get update     && apt-get install -y --no-install-recommends "
               "build-essential libpq-dev     && rm -rf /var/lib/apt/lists/*")

@@ -14,6 +14,8 @@ from . import common, pyproject, wheels
 from .base import Runtime
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..files.project import ProjectFiles
     from ..model import schema
     from ..model.resolved import Resolved, ResolvedService
@@ -103,28 +105,9 @@ class Python(Runtime):
         at = ("services", service.name)
         opts = spec.python or PythonOptions()
         context = files.root / service.context
-        manager = opts.package_manager or pyproject.detect_manager(context, files)
+        manager, manager_errors = _package_manager(service, opts, matrix, files)
+        errors += manager_errors
         if manager is None:
-            _, unreadable = files.toml(context / "pyproject.toml")
-            errors.append(Diagnostic(
-                f"{service.context}/pyproject.toml: {unreadable.split(': ', 1)[-1]}" if unreadable else
-                f"no Python project in {service.context}: none of uv.lock, poetry.lock, pyproject.toml or "
-                "requirements.txt is there",
-                path=at + ("context",),
-                hint="fix it: with no lock file it says which package manager builds the project (or set "
-                     "python.package_manager)" if unreadable else
-                "point `context` at the folder that holds them, or set python.package_manager"))
-            return None, errors
-        if manager == "uv" and "uv" not in matrix.images:
-            errors.append(Diagnostic(
-                "package manager uv needs the uv image under `images`",
-                path=at + ("python", "package_manager") if opts.package_manager else at + ("runtime",),
-                hint=f"add e.g. `uv: {CURRENT_UV}` under `images` (pin the version you use)"))
-        required = DEPENDENCY_FILES[manager][-1]
-        if not files.is_file(context / required):
-            errors.append(Diagnostic(
-                f"package manager {manager} needs {service.context}/{required}, which does not exist",
-                path=at + ("context",)))
             return None, errors
         poetry_version = opts.poetry_version
         if manager == "poetry" and "poetry_version" not in opts.model_fields_set:
@@ -155,30 +138,8 @@ class Python(Runtime):
         lock = DEPENDENCY_FILES[manager][0]
         target_libc = wheels.floor(wheels.libc_of(service.base_build, opts.glibc),
                                    wheels.libc_of(service.base_run, opts.glibc))
-        missing = None
-        if opts.builder == "auto":
-            lock_path = context / lock
-            missing = files.memo(("missing-wheels", lock_path, service.all_platforms, target_libc),
-                                 lambda: wheels.missing_wheels(lock_path, service.all_platforms, target_libc))
-        modes = {}
-        for platform in service.all_platforms:
-            if not wheels.cross_installable(platform) or opts.builder == "native":
-                modes[platform] = "native"
-            elif opts.builder == "cross" or missing is None:
-                modes[platform] = "cross"
-            else:
-                modes[platform] = "native" if missing[platform] else "cross"
-        native = [p for p in service.platforms if modes[p] == "native"]
-        if matrix.project.emulation == "forbid" and native and len(service.platforms) > 1:
-            errors.append(Diagnostic(
-                f"dependencies install on {', '.join(native)} itself (python.builder: {opts.builder}"
-                + (f"; no wheel of {', '.join(sorted({n for p in native for n in (missing or {}).get(p, [])}))}"
-                   if opts.builder == "auto" else "")
-                + "), which needs emulation on one machine, and project.emulation is forbid",
-                path=at + ("python", "builder") if spec.python and "builder" in spec.python.model_fields_set
-                else at + ("context",),
-                hint="lock versions that have wheels for every platform, or build each platform on a native builder "
-                     "(project.emulation: warn or allow)"))
+        modes, missing, mode_errors = _install_modes(service, spec, matrix, files, context / lock, target_libc)
+        errors += mode_errors
         packages = spec.system_packages or SystemPackages()
         return PythonFacts(
             manager=manager,
@@ -342,6 +303,73 @@ class PythonValues(common.CommonValues):
     production_exclude: tuple[str, ...]
     modes: tuple[str, ...]  # the install modes some platform uses
     test_command: tuple[str, ...]
+
+
+def _package_manager(service: ResolvedService, opts: PythonOptions, matrix: schema.Matrix,
+                     files: ProjectFiles) -> tuple[str | None, list[Diagnostic]]:
+    """The service's package manager (set, or detected from its files), or None when its project
+    cannot be built: no Python project there, or the manager's required file missing."""
+    at = ("services", service.name)
+    context = files.root / service.context
+    errors: list[Diagnostic] = []
+    manager = opts.package_manager or pyproject.detect_manager(context, files)
+    if manager is None:
+        _, unreadable = files.toml(context / "pyproject.toml")
+        errors.append(Diagnostic(
+            f"{service.context}/pyproject.toml: {unreadable.split(': ', 1)[-1]}" if unreadable else
+            f"no Python project in {service.context}: none of uv.lock, poetry.lock, pyproject.toml or "
+            "requirements.txt is there",
+            path=at + ("context",),
+            hint="fix it: with no lock file it says which package manager builds the project (or set "
+                 "python.package_manager)" if unreadable else
+            "point `context` at the folder that holds them, or set python.package_manager"))
+        return None, errors
+    if manager == "uv" and "uv" not in matrix.images:
+        errors.append(Diagnostic(
+            "package manager uv needs the uv image under `images`",
+            path=at + ("python", "package_manager") if opts.package_manager else at + ("runtime",),
+            hint=f"add e.g. `uv: {CURRENT_UV}` under `images` (pin the version you use)"))
+    required = DEPENDENCY_FILES[manager][-1]
+    if not files.is_file(context / required):
+        errors.append(Diagnostic(
+            f"package manager {manager} needs {service.context}/{required}, which does not exist",
+            path=at + ("context",)))
+        return None, errors
+    return manager, errors
+
+
+def _install_modes(service: ResolvedService, spec: schema.Service, matrix: schema.Matrix, files: ProjectFiles,
+                   lock_path: Path, target_libc: wheels.Libc
+                   ) -> tuple[dict[str, str], dict[str, list[str]] | None, list[Diagnostic]]:
+    """(platform -> "cross" or "native", platform -> packages with no wheel there (python.builder:
+    auto only), errors): where each platform's dependencies install."""
+    at = ("services", service.name)
+    opts = spec.python or PythonOptions()
+    errors: list[Diagnostic] = []
+    missing = None
+    if opts.builder == "auto":
+        missing = files.memo(("missing-wheels", lock_path, service.all_platforms, target_libc),
+                             lambda: wheels.missing_wheels(lock_path, service.all_platforms, target_libc))
+    modes = {}
+    for platform in service.all_platforms:
+        if not wheels.cross_installable(platform) or opts.builder == "native":
+            modes[platform] = "native"
+        elif opts.builder == "cross" or missing is None:
+            modes[platform] = "cross"
+        else:
+            modes[platform] = "native" if missing[platform] else "cross"
+    native = [p for p in service.platforms if modes[p] == "native"]
+    if matrix.project.emulation == "forbid" and native and len(service.platforms) > 1:
+        errors.append(Diagnostic(
+            f"dependencies install on {', '.join(native)} itself (python.builder: {opts.builder}"
+            + (f"; no wheel of {', '.join(sorted({n for p in native for n in (missing or {}).get(p, [])}))}"
+               if opts.builder == "auto" else "")
+            + "), which needs emulation on one machine, and project.emulation is forbid",
+            path=at + ("python", "builder") if spec.python and "builder" in spec.python.model_fields_set
+            else at + ("context",),
+            hint="lock versions that have wheels for every platform, or build each platform on a native builder "
+                 "(project.emulation: warn or allow)"))
+    return modes, missing, errors
 
 
 def _facts(service: ResolvedService) -> PythonFacts:

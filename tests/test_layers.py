@@ -1,4 +1,4 @@
-"""The package's layers import only downwards: no circle, no arrow back up.
+"""The package's layers import only downwards: no circle, no arrow back up; no class or function is over 200 lines.
 
 The order is the data flow (docs/development.md): a module may import from its
 own layer or an earlier one. A new module in a new folder must be given its place
@@ -56,3 +56,18 @@ def test_no_module_imports_from_a_later_layer():
             if head != mine and RANK.get(head, -1) > RANK[mine]:
                 wrong.append(f"{path.relative_to(PACKAGE)}:{line}: {mine} imports {head}")
     assert wrong == []
+
+
+# The typed-plan issue's rule: a class or function past this is doing several things.
+LONGEST = 200
+
+
+def test_no_class_or_function_is_over_200_lines():
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > LONGEST:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.name} is {lines} lines")
+    assert long == [], f"split these (at most {LONGEST} lines each)"

@@ -178,14 +178,19 @@ MANIFEST = ".bakegen-manifest"
 
 
 @dataclass(frozen=True)
+class TemplateValues:
+    """What a Dockerfile template sees: each runtime's values dataclass extends this
+    (runtimes/common.py CommonValues, then PythonValues, GoValues, ImageOfValues)."""
+
+
+@dataclass(frozen=True)
 class GeneratedDockerfile:
     """A Dockerfile bakegen writes: which template, and the values it sees."""
 
     path: str  # relative to the project root
     template: str
     service: str
-    # The runtime's values dataclass (runtimes/*.py: PythonValues, GoValues, ImageOfValues).
-    values: object
+    values: TemplateValues
     # Patterns of the Dockerfile.dockerignore written next to it, which
     # BuildKit prefers to the context's own .dockerignore; None: none written.
     dockerignore: tuple[str, ...] | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic
+from ..model.plan import TemplateValues
 from ..model.platforms import platform_slug
 from . import wheels
 
@@ -97,7 +98,7 @@ class HealthCheckValues:
 
 
 @dataclass(frozen=True)
-class CommonValues:
+class CommonValues(TemplateValues):
     """What every generated Dockerfile renders; each runtime's values extend it."""
 
     service: str

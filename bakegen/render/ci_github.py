@@ -341,9 +341,10 @@ def _bake_step(single: bool) -> dict[str, Any]:
         # manifest, which is what AWS Lambda accepts (not an index).
         output = f"type=image,push={push},{epoch}"
     else:
-        # Pushed by digest, without tags; the merge job tags the index.
+        # Pushed by digest, without tags; the merge job tags the index. store=false: no image
+        # record in the builder's store (two jobs on one engine would create it at once, see ci_gitlab).
         output = (f'type=image,"name=${{{{ steps.names.outputs.image }}}}",push-by-digest=true,'
-                  f'name-canonical=true,push={push},{epoch}')
+                  f'name-canonical=true,push={push},store=false,{epoch}')
     lines = ["${{ matrix.target }}.platform=${{ matrix.platform }}",
              # The input digest, set here and not in the bake file: a source edit leaves that current.
              f"${{{{ matrix.target }}}}.labels.{LABEL}=${{{{ matrix.inputs }}}}"]

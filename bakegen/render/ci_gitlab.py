@@ -309,8 +309,10 @@ def _templates(plan: Plan, ci: GitlabCi, allow: tuple[str, ...], push: bool, emu
     base["before_script"] = setup
     epoch = "rewrite-timestamp=true,source-date-epoch=$SOURCE_DATE_EPOCH"
     flag = "true" if push else "false"
-    # Pushed by digest, without tags; the merge job tags the index.
-    by_digest = f'type=image,\\"name=$IMAGE\\",push-by-digest=true,name-canonical=true,push={flag},{epoch}'
+    # Pushed by digest, without tags; the merge job tags the index. store=false: no image
+    # record in the builder's store, which two platforms' jobs on one engine (shell runners)
+    # would both create under one name at once ("image ...: already exists", docker/buildx#3576).
+    by_digest = f'type=image,\\"name=$IMAGE\\",push-by-digest=true,name-canonical=true,push={flag},store=false,{epoch}'
     # One platform, no attestations, pushed with its tags: a plain image manifest,
     # which is what AWS Lambda accepts (not an index).
     single = f"type=image,push={flag},{epoch}"

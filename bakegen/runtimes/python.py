@@ -127,8 +127,8 @@ class Python(Runtime):
         errors += local_errors
         errors += _tests_ignored(service, spec, files)
         if "test" in service.targets.values() and _runs_pytest(opts.test_command) and not info.mentions_pytest:
-            where = at + ("python", "test_command") if spec.python and "test_command" in \
-                spec.python.model_fields_set else at + ("stages",) if spec.stages else at
+            where = at + ("python", "test_command") if "test_command" in opts.model_fields_set \
+                else at + ("stages",) if spec.stages else at
             add = {"uv": "`uv add --dev pytest`", "poetry": "`poetry add --group dev pytest`",
                    "pip": "pytest to requirements-dev.txt"}[manager]
             errors.append(Diagnostic(
@@ -138,7 +138,7 @@ class Python(Runtime):
         lock = DEPENDENCY_FILES[manager][0]
         target_libc = wheels.floor(wheels.libc_of(service.base_build, opts.glibc),
                                    wheels.libc_of(service.base_run, opts.glibc))
-        modes, missing, mode_errors = _install_modes(service, spec, matrix, files, context / lock, target_libc)
+        modes, missing, mode_errors = _install_modes(service, opts, matrix, files, context / lock, target_libc)
         errors += mode_errors
         packages = spec.system_packages or SystemPackages()
         return PythonFacts(
@@ -338,13 +338,12 @@ def _package_manager(service: ResolvedService, opts: PythonOptions, matrix: sche
     return manager, errors
 
 
-def _install_modes(service: ResolvedService, spec: schema.Service, matrix: schema.Matrix, files: ProjectFiles,
+def _install_modes(service: ResolvedService, opts: PythonOptions, matrix: schema.Matrix, files: ProjectFiles,
                    lock_path: Path, target_libc: wheels.Libc
                    ) -> tuple[dict[str, str], dict[str, list[str]] | None, list[Diagnostic]]:
     """(platform -> "cross" or "native", platform -> packages with no wheel there (python.builder:
     auto only), errors): where each platform's dependencies install."""
     at = ("services", service.name)
-    opts = spec.python or PythonOptions()
     errors: list[Diagnostic] = []
     missing = None
     if opts.builder == "auto":
@@ -365,8 +364,7 @@ def _install_modes(service: ResolvedService, spec: schema.Service, matrix: schem
             + (f"; no wheel of {', '.join(sorted({n for p in native for n in (missing or {}).get(p, [])}))}"
                if opts.builder == "auto" else "")
             + "), which needs emulation on one machine, and project.emulation is forbid",
-            path=at + ("python", "builder") if spec.python and "builder" in spec.python.model_fields_set
-            else at + ("context",),
+            path=at + ("python", "builder") if "builder" in opts.model_fields_set else at + ("context",),
             hint="lock versions that have wheels for every platform, or build each platform on a native builder "
                  "(project.emulation: warn or allow)"))
     return modes, missing, errors

@@ -151,36 +151,40 @@ def bake_print(buildx: list[str], folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(source: Path, runs: int, buildx: list[str] | None) -> dict[str, float]:
-    """Median timings for one project folder (copied fresh for cold renders)."""
+# What a copy of a project leaves out, so that each render starts with no generated file.
+GENERATED = shutil.ignore_patterns("generated", "docker-bake.hcl", ".bakegen-manifest")
+
+
+def measure(source: Path, runs: int, buildx: list[str] | None, scratch: Path) -> dict[str, float]:
+    """Median timings for one project folder (copied fresh into `scratch` for cold renders).
+
+    Nothing is deleted until every size is measured (see main): on ext4
+    without a journal, creating a file scans past every inode deleted in the
+    last minutes, and the renders would time the benchmark's own clean-up.
+    """
     times: dict[str, list[float]] = {k: [] for k in ("validate", "render", "noop", "check", "bake", "rss")}
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(runs):
-            work = Path(tmp) / f"run{i}"
-            shutil.copytree(source, work)
-            for generated in (work / "docker-bake.hcl", work / ".bakegen-manifest"):
-                generated.unlink(missing_ok=True)
-            shutil.rmtree(work / "generated", ignore_errors=True)
-            shutil.rmtree(work / "example" / "generated", ignore_errors=True)
-            matrix = work / "matrix.yaml"
-            seconds, _, code = run(matrix, "validate")
-            assert code == 0, f"validate failed in {work}"
-            times["validate"].append(seconds)
-            seconds, peak, code = run(matrix, "render")
-            assert code == 0, f"render failed in {work}"
-            times["render"].append(seconds)
-            times["rss"].append(peak)
-            if buildx:  # right after the render it is compared with
-                times["bake"].append(bake_print(buildx, work))
-            before = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
-            seconds, _, code = run(matrix, "render")
-            assert code == 0
-            times["noop"].append(seconds)
-            after = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
-            assert before == after, "a no-op render wrote files"
-            seconds, _, code = run(matrix, "check")
-            assert code == 0, "check found stale files right after render"
-            times["check"].append(seconds)
+    for i in range(runs):
+        work = scratch / f"run{i}"
+        shutil.copytree(source, work, ignore=GENERATED)
+        matrix = work / "matrix.yaml"
+        seconds, _, code = run(matrix, "validate")
+        assert code == 0, f"validate failed in {work}"
+        times["validate"].append(seconds)
+        seconds, peak, code = run(matrix, "render")
+        assert code == 0, f"render failed in {work}"
+        times["render"].append(seconds)
+        times["rss"].append(peak)
+        if buildx:  # right after the render it is compared with
+            times["bake"].append(bake_print(buildx, work))
+        before = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
+        seconds, _, code = run(matrix, "render")
+        assert code == 0
+        times["noop"].append(seconds)
+        after = {p: p.stat().st_mtime_ns for p in work.rglob("*") if p.is_file()}
+        assert before == after, "a no-op render wrote files"
+        seconds, _, code = run(matrix, "check")
+        assert code == 0, "check found stale files right after render"
+        times["check"].append(seconds)
     out = {k: statistics.median(v) for k, v in times.items() if v and k != "rss"}
     out["rss"] = max(times["rss"]) / 1024
     if buildx:
@@ -203,13 +207,13 @@ def main() -> int:
         example = Path(tmp) / "example"
         example.mkdir()
         shutil.copy2(REPO / "matrix.yaml", example / "matrix.yaml")
-        shutil.copytree(REPO / "example", example / "example")
-        rows.append(("example (10 services)", measure(example, args.runs, buildx)))
+        shutil.copytree(REPO / "example", example / "example", ignore=GENERATED)
+        rows.append(("example (10 services)", measure(example, args.runs, buildx, Path(tmp) / "runs-example")))
         for n in args.sizes:
             project = Path(tmp) / f"n{n}"
             project.mkdir()
             synthetic(project, n)
-            rows.append((f"N = {n}", measure(project, args.runs, buildx)))
+            rows.append((f"N = {n}", measure(project, args.runs, buildx, Path(tmp) / f"runs-{n}")))
 
     cpus = os.cpu_count()
     print(f"bakegen benchmark: Python {platform.python_version()}, {platform.machine()}, {cpus} CPUs, "

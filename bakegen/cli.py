@@ -7,6 +7,7 @@ usage, 3 a bug in bakegen.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -417,5 +418,16 @@ def ci_github(matrix_file: str, to_stdout: bool) -> None:
     _warn(tuple(write_github_workflow(matrix_file)))
 
 
+# Young objects the garbage collector lets pile up before it runs (Python's
+# default is 700). Nearly all a run allocates lives until it ends (models,
+# plan, rendered text) and holds few cycles, so each collection finds little
+# to free while it walks every object still young; at the default, it took
+# 10% of a 100-service render and 15% of a 1000-service one (0.34 s). At
+# 50,000 it runs a few times a run (0.06 s at 1000 services) for 10% more
+# peak memory. Only the command line's process: the API leaves it alone.
+GC_THRESHOLD = (50_000, 20, 20)
+
+
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLD)
     cli(prog_name="bakegen")

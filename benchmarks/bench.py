@@ -41,12 +41,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 # Run the CLI in a child that reports its own peak RSS (KiB on Linux) on the
-# pipe whose descriptor BENCH_FD names.
+# pipe whose descriptor BENCH_FD names. Through main(), as the `bakegen`
+# command runs: it also sets the process up (the garbage collector).
 CHILD = (
     "import os, resource, sys\n"
-    "from bakegen.cli import cli\n"
+    "from bakegen.cli import main\n"
     "try:\n"
-    "    cli.main(args=sys.argv[1:], prog_name='bakegen', standalone_mode=True)\n"
+    "    main()\n"
     "finally:\n"
     "    os.write(int(os.environ['BENCH_FD']), str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).encode())\n"
 )

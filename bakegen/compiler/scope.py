@@ -17,6 +17,8 @@ class Scope:
         self.real_dir = project_dir.resolve()
         self.allowed = [(entry, (project_dir / entry).resolve()) for entry in matrix.project.allow_outside]
         self.errors: list[Diagnostic] = []
+        # What Paths.path found for each (path, kind), looked up once.
+        self.checked_paths: dict[tuple[str, str], tuple[str, tuple[tuple[str, str], ...]]] = {}
 
     def error(self, path: Path, message: str, hint: str = "") -> None:
         self.errors.append(Diagnostic(message, path=path, hint=hint))

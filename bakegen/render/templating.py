@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jinja2
@@ -68,11 +68,18 @@ def hcl_literal(text: str) -> str:
 def hcl_string(value: str | Interpolated) -> str:
     """A complete HCL string expression for a literal or interpolated value."""
     if isinstance(value, str):
-        return f'"{hcl_literal(value)}"'
+        return _quoted(value)
     parts = []
     for part in value:
         parts.append(f"${{{part.name}}}" if isinstance(part, Var) else hcl_literal(part))
     return '"' + "".join(parts) + '"'
+
+
+@lru_cache(maxsize=16_384)
+def _quoted(text: str) -> str:
+    # A bake file repeats the same few strings in every target (platforms,
+    # labels, context paths): 113,000 values, far fewer distinct, at 1000 services.
+    return f'"{hcl_literal(text)}"'
 
 
 def hcl_list(values: Sequence[Item] | Choice) -> str:

@@ -167,6 +167,25 @@ def test_python_dash_m(example):
     assert "is valid" in result.stdout
 
 
+def test_the_command_collects_garbage_less_often_and_the_api_leaves_the_process_alone(example):
+    """The bakegen command raises the collector's threshold (cli.GC_THRESHOLD: a run's objects
+    live until it ends); a program that renders through the API keeps its own."""
+    script = ("import gc, sys\n"
+              "from bakegen import render_project\n"
+              "from bakegen.cli import GC_THRESHOLD, main\n"
+              "before = gc.get_threshold()\n"
+              "render_project(sys.argv[1])\n"
+              "assert gc.get_threshold() == before, gc.get_threshold()\n"
+              "sys.argv[1:] = ['validate', '-f', sys.argv[1]]\n"
+              "try:\n"
+              "    main()\n"
+              "except SystemExit as exit:\n"
+              "    assert exit.code == 0, exit.code\n"
+              "assert gc.get_threshold() == GC_THRESHOLD != before, (gc.get_threshold(), before)\n")
+    result = subprocess.run([sys.executable, "-c", script, str(example)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_an_unusable_cache_folder_is_skipped(example, run, monkeypatch):
     monkeypatch.setenv("BAKEGEN_CACHE_DIR", "/proc/no-such-place/bakegen")
     import bakegen.render.templating

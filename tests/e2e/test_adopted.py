@@ -19,7 +19,8 @@ ADOPT = REPO / "tests" / "adopt"
 
 
 @pytest.fixture(scope="module")
-def pinned(engine, registry, tmp_path_factory: pytest.TempPathFactory) -> Project:
+def pinned(engine, registry, standins, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    # standins: the session's stand-ins include BuildKit's SBOM scanner, which pushed targets' attest needs.
     folder = tmp_path_factory.mktemp("adopted") / "pinned"
     shutil.copytree(ADOPT / "pinned", folder)
     imported = bakegen("import", "compose.yaml", cwd=folder)
@@ -44,7 +45,7 @@ def test_an_imported_project_builds_each_image_for_the_platforms_it_can_hold(pin
     assert config["Entrypoint"] == ["/app"]
 
 
-def test_an_import_that_needs_no_edit_builds_as_written(engine, registry, tmp_path):
+def test_an_import_that_needs_no_edit_builds_as_written(engine, registry, standins, tmp_path):
     """`tests/adopt/rounds`: a final stage with no name (null: the last stage), a root final
     stage accepted with run_as_root, two services under one image name made distinct. The
     draft is written with no edit to make, and every target builds for both platforms."""
